@@ -1,0 +1,98 @@
+// The policy as written: services, zones and engine settings, after `extends` is merged
+// and everything is validated. Loading never throws on bad input: it returns every
+// error found, each with FILE:LINE:COL, the way nftables reports error records.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pbxgate/address.hpp"
+#include "pbxgate/verdict.hpp"
+
+namespace pbxgate {
+
+struct source_location {
+    std::string file;
+    std::uint32_t line = 0;    // 1-based; 0 when unknown (e.g. a missing file)
+    std::uint32_t column = 0;  // 1-based
+};
+
+struct diagnostic {
+    source_location where;
+    std::string message;
+    // "FILE:LINE:COL: error: MESSAGE" (or "FILE: error: MESSAGE" without a position).
+    std::string to_string() const;
+};
+
+enum class proto_mask : std::uint8_t { tcp = 1, udp = 2, tcp_udp = 3 };
+
+struct port_range {
+    std::uint16_t first = 0;
+    std::uint16_t last = 0;  // inclusive; first <= last
+    friend bool operator==(const port_range&, const port_range&) = default;
+};
+
+struct service_def {
+    std::string name;              // the [services.NAME] key
+    std::string description;       // optional `description` key
+    proto_mask proto = proto_mask::udp;
+    std::vector<port_range> ports;
+    zone_set allow = 0;            // zones allowed to reach the service
+    bool enabled = true;           // `enabled = false` removes the service from the policy
+    bool offload = false;          // flow offload (issue 8): decided flows skip the queue
+    source_location where;         // where the [services.NAME] table (last override) starts
+};
+
+struct zone_defs {
+    std::vector<ip_prefix> lan;
+    std::vector<ip_prefix> trusted;
+    std::vector<ip_prefix> blocked;
+};
+
+enum class engine_mode : std::uint8_t { enforce, monitor };
+enum class placement : std::uint8_t { host, router };
+enum class fail_mode : std::uint8_t { open, closed };
+
+// The [engine] table. Every key is optional; the defaults are what ships.
+struct engine_settings {
+    verdict default_verdict = verdict::drop;      // no service claims the port
+    verdict non_first_fragment = verdict::accept; // see reason::fragment_follows
+    zone_set icmp_echo = all_allowable_zones;     // zones whose ping (echo request) is answered
+    engine_mode mode = engine_mode::enforce;
+    placement place = placement::host;
+    std::vector<ip_prefix> protected_addresses;   // router placement: what the engine guards
+    fail_mode fail = fail_mode::open;             // queue full or engine down
+    std::uint32_t queue_maxlen = 16384;           // kernel queue length per queue
+    std::uint32_t copy_range = 512;               // bytes of each packet copied to us
+    std::string log_level = "info";
+    std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
+};
+
+struct policy {
+    std::vector<service_def> services;   // enabled and disabled, in a stable order
+    zone_defs zones;
+    engine_settings engine;
+    std::vector<std::string> files;      // every file read (the top file first, then what it extends)
+};
+
+struct load_result {
+    std::optional<policy> value;          // set only when there are no errors
+    std::vector<diagnostic> errors;
+    bool ok() const noexcept { return value.has_value() && errors.empty(); }
+};
+
+// Reads a file's text, or nullopt when it cannot (missing, unreadable). Injected so the
+// loader can be fuzzed and unit-tested in memory.
+using file_reader = std::function<std::optional<std::string>(const std::string& path)>;
+file_reader filesystem_reader();
+
+// Load, merge (`extends`, relative to the extending file), and validate.
+load_result load_policy(const std::string& path, const file_reader& read = filesystem_reader());
+
+// The built-in service names every shipped policy defines (a contract with site files).
+const std::vector<std::string>& builtin_service_names();
+
+}  // namespace pbxgate
