@@ -59,6 +59,10 @@ enum class fail_mode : std::uint8_t { open, closed };
 // The [engine] table. Every key is optional; the defaults are what ships.
 struct engine_settings {
     verdict default_verdict = verdict::drop;      // no service claims the port
+    // The same for packets from the localhost zone. The host's own processes talk over
+    // loopback on many ports no service lists (MySQL 3306, AMI 5038, Redis...): a
+    // filter guarding the PBX from the network must not cut them.
+    verdict localhost_default = verdict::accept;
     verdict non_first_fragment = verdict::accept; // see reason::fragment_follows
     zone_set icmp_echo = all_allowable_zones;     // zones whose ping (echo request) is answered
     engine_mode mode = engine_mode::enforce;
