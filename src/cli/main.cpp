@@ -2,11 +2,35 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"pbxgate: NFQUEUE verdict engine for FreePBX/Asterisk"};
+    using namespace pbxgate::cli;
+    CLI::App app{"pbxgate: an NFQUEUE verdict engine enforcing the FreePBX port policy"};
     app.require_subcommand(1);
-    app.add_subcommand("version", "print the version")->callback([] { std::puts(PBXGATE_VERSION); });
-    CLI11_PARSE(app, argc, argv);
-    return 0;
+    app.set_version_flag("--version", PBXGATE_VERSION);
+    int exit_code = exit_ok;
+    register_check_command(app, exit_code);
+    register_explain_command(app, exit_code);
+    register_replay_command(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // Wrong flags are a usage error (exit 2), whatever code CLI11 picks internally.
+        std::fprintf(stderr, "pbxgate: %s\nRun 'pbxgate --help' (or 'pbxgate COMMAND --help') for usage.\n",
+                     e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pbxgate: error: %s\n", e.what());
+        return exit_failure;
+    }
+    return exit_code;
 }

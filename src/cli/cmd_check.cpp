@@ -1,0 +1,32 @@
+// pbxgate check FILE: load, validate and compile a policy without touching the kernel
+// (like `nft --check`). Exit 0 when valid, 1 with every error on stderr.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/load_or_report.hpp"
+
+namespace pbxgate::cli {
+
+void register_check_command(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("check", "validate a policy file (and every file it extends)");
+    auto path = std::make_shared<std::string>();
+    cmd->add_option("FILE", *path, "policy file (TOML)")->required();
+    cmd->callback([path, &exit_code] {
+        const auto compiled = load_or_report(*path);
+        if (!compiled) {
+            exit_code = exit_failure;
+            return;
+        }
+        const policy& p = compiled->source();
+        std::printf("%s: ok: %zu services, zones lan %zu / trusted %zu / blocked %zu prefixes, "
+                    "placement %s, mode %s\n",
+                    path->c_str(), compiled->service_count(), p.zones.lan.size(), p.zones.trusted.size(),
+                    p.zones.blocked.size(), p.engine.place == placement::host ? "host" : "router",
+                    p.engine.mode == engine_mode::enforce ? "enforce" : "monitor");
+        exit_code = exit_ok;
+    });
+}
+
+}  // namespace pbxgate::cli

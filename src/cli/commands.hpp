@@ -1,0 +1,20 @@
+// One registration function per subcommand; main.cpp only wires them up.
+// Each returns through `exit_code` what the process should exit with.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace pbxgate::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;  // the command ran and the answer is "no" (invalid policy...)
+inline constexpr int exit_usage = 2;    // wrong flags or arguments
+
+void register_check_command(CLI::App& app, int& exit_code);
+void register_explain_command(CLI::App& app, int& exit_code);
+void register_replay_command(CLI::App& app, int& exit_code);
+
+}  // namespace pbxgate::cli
