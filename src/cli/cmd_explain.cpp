@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
-#include "cli/json_writer.hpp"
+#include "util/json_writer.hpp"
 #include "cli/load_or_report.hpp"
 
 namespace pbxgate::cli {

@@ -16,5 +16,6 @@ inline constexpr int exit_usage = 2;    // wrong flags or arguments
 void register_check_command(CLI::App& app, int& exit_code);
 void register_explain_command(CLI::App& app, int& exit_code);
 void register_replay_command(CLI::App& app, int& exit_code);
+void register_run_command(CLI::App& app, int& exit_code);
 
 }  // namespace pbxgate::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     register_check_command(app, exit_code);
     register_explain_command(app, exit_code);
     register_replay_command(app, exit_code);
+    register_run_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace pbxgate::cli {
+namespace pbxgate {
 
 class json_writer {
 public:
@@ -31,4 +31,4 @@ private:
 
 void append_json_string(std::string& out, std::string_view s);
 
-}  // namespace pbxgate::cli
+}  // namespace pbxgate

@@ -1,9 +1,9 @@
-#include "cli/json_writer.hpp"
+#include "util/json_writer.hpp"
 
 #include <cmath>
 #include <cstdio>
 
-namespace pbxgate::cli {
+namespace pbxgate {
 
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
@@ -59,4 +59,4 @@ json_writer& json_writer::value(double d) {
     return *this;
 }
 
-}  // namespace pbxgate::cli
+}  // namespace pbxgate

@@ -1,0 +1,70 @@
+#include "engine/drop_log.hpp"
+
+#include <netinet/in.h>
+
+#include <cstring>
+
+namespace pbxgate {
+
+bool drop_ring::push(const drop_record& r) noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed);
+    if (head - tail_.load(std::memory_order_acquire) == capacity) return false;
+    slots_[head & (capacity - 1)] = r;
+    head_.store(head + 1, std::memory_order_release);
+    return true;
+}
+
+bool drop_ring::pop(drop_record& out) noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail == head_.load(std::memory_order_acquire)) return false;
+    out = slots_[tail & (capacity - 1)];
+    tail_.store(tail + 1, std::memory_order_release);
+    return true;
+}
+
+std::uint64_t flow_key(const drop_record& r) noexcept {
+    // FNV-1a over the 5-tuple: cheap, and collisions only cost a missed or extra log line.
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void* p, std::size_t n) {
+        const auto* b = static_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    mix(r.src.bytes.data(), 16);
+    mix(r.dst.bytes.data(), 16);
+    mix(&r.sport, 2);
+    mix(&r.dport, 2);
+    mix(&r.protocol, 1);
+    return h | 1;  // never 0, the empty-slot key
+}
+
+bool recent_flows::should_log(const drop_record& r, std::uint64_t now_s, std::uint64_t window_s) noexcept {
+    const std::uint64_t key = flow_key(r);
+    slot& s = slots_[key & (slots_.size() - 1)];
+    if (s.key == key && now_s - s.when < window_s) return false;
+    s = {key, now_s};
+    return true;
+}
+
+std::string format_drop(const drop_record& r, std::string_view service_name) {
+    std::string proto;
+    switch (r.protocol) {
+        case IPPROTO_TCP: proto = "tcp"; break;
+        case IPPROTO_UDP: proto = "udp"; break;
+        case IPPROTO_ICMP: proto = "icmp"; break;
+        case IPPROTO_ICMPV6: proto = "icmpv6"; break;
+        default: proto = "proto " + std::to_string(r.protocol);
+    }
+    auto endpoint = [&](const ip_address& a, std::uint16_t port) {
+        std::string s = a.family == ip_family::v6 ? "[" + to_string(a) + "]" : to_string(a);
+        if (r.protocol == IPPROTO_TCP || r.protocol == IPPROTO_UDP) s += ":" + std::to_string(port);
+        return s;
+    };
+    std::string line = proto + " " + endpoint(r.src, r.sport) + " -> " + endpoint(r.dst, r.dport) +
+                       " zone " + std::string(to_string(r.from)) + " service " +
+                       (service_name.empty() ? std::string("none") : std::string(service_name)) + ": " +
+                       (r.monitor ? "would drop" : "drop") + " (" + std::string(to_string(r.why));
+    if (r.why == reason::malformed) line += ", " + std::string(to_string(r.error));
+    return line + ")";
+}
+
+}  // namespace pbxgate

@@ -1,0 +1,37 @@
+// The inline engine's lifecycle: load the policy, bind the queues, run one worker per
+// queue, and on the main thread handle signals, reloads, the drop log and statistics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pbxgate/policy.hpp"
+#include "queue/queue_backend.hpp"
+
+namespace pbxgate {
+
+struct run_options {
+    std::string policy_path;
+    std::vector<std::uint16_t> queues{0};
+    std::optional<engine_mode> mode;       // overrides [engine] mode
+    std::optional<fail_mode> fail;         // overrides [engine] fail
+    std::chrono::seconds stats_interval{0};  // 0: only on SIGUSR1 and at exit
+    std::string stats_file;                // JSON status written at each report
+    std::string pid_file;
+};
+
+// Makes the backend for one queue. Throws (with a message an admin can act on) when the
+// queue cannot be bound. The real one binds an NFQUEUE queue; tests inject fakes.
+using backend_factory =
+    std::function<std::unique_ptr<queue_backend>(std::uint16_t queue, const engine_settings& engine, fail_mode fail)>;
+backend_factory nfqueue_backend_factory();
+
+// Runs until SIGTERM/SIGINT. Returns the process exit code.
+int run_engine(const run_options& options, const backend_factory& make_backend = nfqueue_backend_factory());
+
+}  // namespace pbxgate

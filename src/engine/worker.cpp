@@ -1,0 +1,80 @@
+#include "engine/worker.hpp"
+
+#include <time.h>
+
+namespace pbxgate {
+namespace {
+
+std::uint64_t coarse_seconds() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+    return static_cast<std::uint64_t>(ts.tv_sec);
+}
+
+std::uint64_t steady_ns() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+}  // namespace
+
+void worker::judge_burst(std::span<const received_packet> burst, const published_policy& pub) noexcept {
+    const compiled_policy& policy = *pub.policy;
+    const engine_mode mode = settings_.mode.value_or(policy.engine().mode);
+    const bool monitor = mode == engine_mode::monitor;
+    std::uint64_t now_s = 0;
+    for (const received_packet& rp : burst) {
+        packet_view view;
+        parse_ip_packet(rp.data, rp.captured_len, rp.wire_len, view);
+        const decision d = policy.classify(view, rp.meta);
+        const verdict given = monitor ? verdict::accept : d.action;
+        counters_.count(d, given, rp.wire_len);
+        if (d.action == verdict::drop) {
+            drop_record rec;
+            rec.src = view.src;
+            rec.dst = view.dst;
+            rec.sport = view.sport;
+            rec.dport = view.dport;
+            rec.protocol = view.protocol;
+            rec.from = d.from;
+            rec.why = d.why;
+            rec.service = d.service;
+            rec.monitor = monitor;
+            rec.generation = pub.generation;
+            rec.error = view.error;
+            if (now_s == 0) now_s = coarse_seconds();
+            if (recent_.should_log(rec, now_s) && !drops_.push(rec)) bump(counters_.drop_log_overflow);
+        }
+        backend_.set_verdict(rp.packet_id, given);
+    }
+    backend_.flush();
+    bump(counters_.bursts);
+    counters_.generation.store(pub.generation, std::memory_order_relaxed);
+}
+
+void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {
+    while (!stop.load(std::memory_order_relaxed)) {
+        // Offline while blocked in recv: a reload's grace period must not wait for traffic.
+        rcu_reader::offline();
+        const receive_result r = backend_.receive_burst(burst_, settings_.poll);
+        rcu_reader::online();
+        if (r.count > 0) judge_burst(std::span(burst_.data(), r.count), *slot_.current());
+        rcu_reader::quiescent();
+        counters_.copy_queue_stats(backend_.stats());
+        counters_.heartbeat_ns.store(steady_ns(), std::memory_order_relaxed);
+    }
+    // Stopping: judge what is already waiting (bounded, so a flood cannot keep us here),
+    // then give whatever remains the drain verdict before the socket closes.
+    for (int round = 0; round < 64; ++round) {
+        const receive_result r = backend_.receive_burst(burst_, std::chrono::milliseconds(0));
+        if (r.count == 0) break;
+        judge_burst(std::span(burst_.data(), r.count), *slot_.current());
+        rcu_reader::quiescent();
+    }
+    backend_.drain(drain_verdict);
+    counters_.copy_queue_stats(backend_.stats());
+    rcu_reader::offline();
+}
+
+}  // namespace pbxgate

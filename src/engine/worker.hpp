@@ -1,0 +1,52 @@
+// worker: one thread per NFQUEUE queue. receive a burst -> parse -> classify -> verdicts,
+// the whole burst judged by one policy generation, then a quiescent state. No lock, no
+// allocation, no exception on this path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <optional>
+
+#include "engine/counters.hpp"
+#include "engine/drop_log.hpp"
+#include "queue/queue_backend.hpp"
+#include "reload/policy_slot.hpp"
+
+namespace pbxgate {
+
+struct worker_settings {
+    std::optional<engine_mode> mode;  // overrides the policy's [engine] mode when set
+    std::chrono::milliseconds poll{100};  // longest wait in receive, so a stop is seen quickly
+};
+
+class worker {
+public:
+    static constexpr std::size_t max_burst = 64;
+
+    worker(queue_backend& backend, const policy_slot& slot, worker_settings settings) noexcept
+        : backend_(backend), slot_(slot), settings_(settings) {}
+
+    // The thread body: runs until `stop`, then judges what is already waiting and drains
+    // the rest with `drain_verdict` so nothing queued is lost when the socket closes.
+    // The calling thread must be registered as an RCU reader (rcu_reader).
+    void run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept;
+
+    // Judge and verdict one burst with one policy generation (also used by unit tests).
+    void judge_burst(std::span<const received_packet> burst, const published_policy& pub) noexcept;
+
+    worker_counters& counters() noexcept { return counters_; }
+    const worker_counters& counters() const noexcept { return counters_; }
+    drop_ring& drops() noexcept { return drops_; }
+
+private:
+    queue_backend& backend_;
+    const policy_slot& slot_;
+    worker_settings settings_;
+    std::array<received_packet, max_burst> burst_{};
+    worker_counters counters_;
+    drop_ring drops_;
+    recent_flows recent_;
+};
+
+}  // namespace pbxgate
