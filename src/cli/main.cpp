@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     register_explain_command(app, exit_code);
     register_replay_command(app, exit_code);
     register_run_command(app, exit_code);
+    register_rules_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
+    } catch (const CLI::RuntimeError& e) {
+        return e.get_exit_code();  // a subcommand failed and already said why
     } catch (const CLI::ParseError& e) {
         // Wrong flags are a usage error (exit 2), whatever code CLI11 picks internally.
         std::fprintf(stderr, "pbxgate: %s\nRun 'pbxgate --help' (or 'pbxgate COMMAND --help') for usage.\n",

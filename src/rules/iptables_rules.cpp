@@ -1,0 +1,76 @@
+// The iptables backend: iptables-restore text, one per family, for `--noflush` so that
+// only pbxgate's own chain is (re)written and every other rule stays as it is.
+#include <string>
+
+#include "pbxgate/rules.hpp"
+#include "rules/rule_plan.hpp"
+
+namespace pbxgate {
+
+namespace {
+
+using rules_detail::rule_plan;
+
+std::string nfqueue_target(const rule_plan& plan) {
+    std::string t = "-j NFQUEUE";
+    if (plan.queues.single()) {
+        t += " --queue-num " + std::to_string(plan.queues.first);
+    } else {
+        t += " --queue-balance " + std::to_string(plan.queues.first) + ":" + std::to_string(plan.queues.last);
+    }
+    if (plan.fail == fail_mode::open) t += " --queue-bypass";
+    if (plan.cpu_fanout) t += " --queue-cpu-fanout";
+    return t;
+}
+
+std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& chain) {
+    const std::string add = "-A " + chain + " ";
+    const std::string queue = nfqueue_target(plan);
+    std::string out;
+    if (plan.place == placement::host) {
+        out += "# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations)\n"
+               "# are accepted before the queue: the engine cannot see conntrack state.\n";
+        out += add + "-m conntrack --ctdir REPLY -j ACCEPT\n";
+        out += "# Everything else is judged by the engine, loopback included (the engine gives\n"
+               "# packets from the loopback interface the localhost zone).\n";
+        out += add + queue + "\n";
+        return out;
+    }
+    const auto& guarded = plan.protected_of(fam);
+    if (guarded.empty()) {
+        out += std::string("# No ") + (fam == ip_family::v4 ? "IPv4" : "IPv6") +
+               " protected address in the policy: this chain queues nothing.\n";
+        return out;
+    }
+    out += "# Replies to connections the protected hosts opened are accepted before the queue:\n"
+           "# the engine cannot see conntrack state.\n";
+    for (const auto& p : guarded) out += add + "-d " + to_string(p) + " -m conntrack --ctdir REPLY -j ACCEPT\n";
+    out += "# Traffic to the protected addresses (as FORWARD sees them, after DNAT) is judged by\n"
+           "# the engine; anything else returns to FORWARD untouched.\n";
+    for (const auto& p : guarded) out += add + "-d " + to_string(p) + " " + queue + "\n";
+    return out;
+}
+
+}  // namespace
+
+rules_output iptables_restore_text(const policy& pol, const rules_options& opt, ip_family fam) {
+    std::string error;
+    const auto plan = rules_detail::make_plan(pol, opt, error);
+    if (!plan) return {{}, error};
+    const std::string chain(our_chain(plan->place));
+    const bool v4 = fam == ip_family::v4;
+    std::string out = rules_detail::header_comment(
+        *plan, v4 ? "IPv4, for iptables-restore --noflush" : "IPv6, for ip6tables-restore --noflush");
+    out += "# The jump is not part of this text, so re-applying it never adds a second copy;\n"
+           "# scripts/pbxgate-rules adds it only when absent: -I " +
+           std::string(hook_chain(plan->place)) + " 1 -j " + chain + "\n";
+    out += rules_detail::queue_spreading_comment(*plan);
+    out += "*filter\n";
+    out += ":" + chain + " - [0:0]\n";
+    out += "-F " + chain + "\n";
+    out += chain_body(*plan, fam, chain);
+    out += "COMMIT\n";
+    return {out, {}};
+}
+
+}  // namespace pbxgate

@@ -1,0 +1,99 @@
+// The nft backend: one `nft -f` script with pbxgate's own table, for kernels that have
+// the nft `queue` statement (CONFIG_NFT_QUEUE). A base chain hooks by itself, so no jump
+// from anyone else's chain is needed.
+#include <string>
+
+#include "pbxgate/rules.hpp"
+#include "rules/rule_plan.hpp"
+
+namespace pbxgate {
+
+namespace {
+
+using rules_detail::rule_plan;
+
+std::string queue_statement(const rule_plan& plan) {
+    std::string s = "queue num " + std::to_string(plan.queues.first);
+    if (!plan.queues.single()) s += "-" + std::to_string(plan.queues.last);
+    std::string flags;
+    if (plan.cpu_fanout) flags = "fanout";
+    if (plan.fail == fail_mode::open) flags += flags.empty() ? "bypass" : ",bypass";
+    if (!flags.empty()) s += " " + flags;
+    return s;
+}
+
+std::string address_set(const std::vector<ip_prefix>& prefixes) {
+    std::string s = "{ ";
+    for (std::size_t i = 0; i < prefixes.size(); ++i) {
+        if (i) s += ", ";
+        s += to_string(prefixes[i]);
+    }
+    return s + " }";
+}
+
+const char* table_family(rules_family f) noexcept {
+    switch (f) {
+        case rules_family::ipv4: return "ip";
+        case rules_family::ipv6: return "ip6";
+        case rules_family::both: break;
+    }
+    return "inet";
+}
+
+std::string router_rules(const rule_plan& plan, rules_family family) {
+    struct selector { ip_family fam; const char* match; };
+    std::vector<selector> selectors;
+    if (family != rules_family::ipv6) selectors.push_back({ip_family::v4, "ip daddr "});
+    if (family != rules_family::ipv4) selectors.push_back({ip_family::v6, "ip6 daddr "});
+    std::string accept, queue;
+    for (const auto& sel : selectors) {
+        const auto& guarded = plan.protected_of(sel.fam);
+        if (guarded.empty()) continue;
+        accept += "\t\t" + std::string(sel.match) + address_set(guarded) + " ct direction reply accept\n";
+        queue += "\t\t" + std::string(sel.match) + address_set(guarded) + " " + queue_statement(plan) + "\n";
+    }
+    if (queue.empty()) return "\t\t# No protected address of this family in the policy: nothing is queued.\n";
+    return "\t\t# Replies to connections the protected hosts opened: before the queue (the engine\n"
+           "\t\t# cannot see conntrack state).\n" +
+           accept +
+           "\t\t# Traffic to the protected addresses (after DNAT) is judged by the engine; anything\n"
+           "\t\t# else passes this chain untouched.\n" +
+           queue;
+}
+
+}  // namespace
+
+rules_output nft_script(const policy& pol, const rules_options& opt) {
+    std::string error;
+    const auto plan = rules_detail::make_plan(pol, opt, error);
+    if (!plan) return {{}, error};
+    const bool host = plan->place == placement::host;
+    std::string out = "#!/usr/sbin/nft -f\n";
+    out += rules_detail::header_comment(*plan, "nft script, for nft -f");
+    out += rules_detail::queue_spreading_comment(*plan);
+    out += "# Every pbxgate table is declared, then deleted (declaring first makes the delete safe\n"
+           "# when it is absent), then ours is created: one atomic batch, re-applying never\n"
+           "# duplicates anything, and switching family or placement leaves no stale copy.\n";
+    for (const char* fam : {"inet", "ip", "ip6"}) {
+        out += "table " + std::string(fam) + " pbxgate\n";
+        out += "delete table " + std::string(fam) + " pbxgate\n";
+    }
+    out += "table " + std::string(table_family(opt.family)) + " pbxgate {\n";
+    out += host ? "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
+                : "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
+    out += "\t\t# accept here ends only this chain: other tables' chains still see the packet.\n";
+    if (host) {
+        out += "\t\t# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations):\n"
+               "\t\t# before the queue (the engine cannot see conntrack state).\n"
+               "\t\tct direction reply accept\n"
+               "\t\t# Everything else, loopback included (the engine gives loopback packets the\n"
+               "\t\t# localhost zone).\n"
+               "\t\t" + queue_statement(*plan) + "\n";
+    } else {
+        out += router_rules(*plan, opt.family);
+    }
+    out += "\t}\n}\n";
+    return {out, {}};
+}
+
+}  // namespace pbxgate

@@ -1,0 +1,42 @@
+// What both backends render: the options with the policy's defaults filled in, checked,
+// and the protected addresses split per family.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pbxgate/address.hpp"
+#include "pbxgate/policy.hpp"
+#include "pbxgate/rules.hpp"
+
+namespace pbxgate::rules_detail {
+
+struct rule_plan {
+    placement place = placement::host;
+    fail_mode fail = fail_mode::open;
+    queue_range queues;
+    bool cpu_fanout = false;
+    std::vector<ip_prefix> protected_v4;  // router placement; prefixes inside another dropped
+    std::vector<ip_prefix> protected_v6;
+    std::string source;                   // the policy file, for the header comment
+
+    const std::vector<ip_prefix>& protected_of(ip_family f) const noexcept {
+        return f == ip_family::v4 ? protected_v4 : protected_v6;
+    }
+};
+
+// Fills in defaults and refuses combinations that cannot work; `error` says why.
+std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, std::string& error);
+
+// The comment block every output starts with: what was generated and from what.
+std::string header_comment(const rule_plan& plan, std::string_view what);
+
+// The explanation of --queue-balance versus --queue-cpu-fanout, as comment lines; empty
+// with a single queue.
+std::string queue_spreading_comment(const rule_plan& plan);
+
+const char* to_text(placement p) noexcept;
+const char* to_text(fail_mode f) noexcept;
+
+}  // namespace pbxgate::rules_detail
