@@ -1,0 +1,168 @@
+#include "policy/apply_file.hpp"
+
+#include <algorithm>
+
+#include "policy/toml_values.hpp"
+
+namespace pbxgate::policy_detail {
+
+namespace {
+
+constexpr std::size_t max_service_name = 32;
+
+// toml++ tables iterate in key order; services keep the order they are written in.
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const toml::table& table) {
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (auto&& [key, value] : table) entries.emplace_back(&key, &value);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto& pa = a.second->source().begin;
+        const auto& pb = b.second->source().begin;
+        return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+    });
+    return entries;
+}
+
+const toml::table* as_table_or_report(const toml::node& node, const std::string& what, const std::string& file,
+                                      diagnostics& diag) {
+    if (const auto* t = node.as_table()) return t;
+    diag.error(location_of(file, node.source()), what + " must be a table, not " + std::string(type_phrase(node)));
+    return nullptr;
+}
+
+void apply_zones(const toml::table& zones, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(zones, {"lan", "trusted", "blocked"}, "[zones]", file, diag);
+    const std::pair<const char*, std::vector<ip_prefix>*> lists[] = {
+        {"lan", &draft.zones.lan}, {"trusted", &draft.zones.trusted}, {"blocked", &draft.zones.blocked}};
+    for (const auto& [name, target] : lists) {
+        const auto* node = zones.get(name);
+        if (!node) continue;
+        const value_context ctx{file, diag, "zones." + std::string(name)};
+        if (auto prefixes = read_prefix_list(*node, ctx)) *target = std::move(*prefixes);
+    }
+}
+
+void apply_service(const std::string& name, const toml::table& table, const std::string& file, unsigned file_rank,
+                   policy_draft& draft, diagnostics& diag) {
+    const std::string table_name = "[services." + name + "]";
+    check_known_keys(table, {"proto", "ports", "allow", "enabled", "description", "offload"}, table_name, file, diag);
+
+    auto existing = std::find_if(draft.services.begin(), draft.services.end(),
+                                 [&](const service_draft& s) { return s.def.name == name; });
+    if (existing == draft.services.end()) {
+        draft.services.emplace_back();
+        existing = std::prev(draft.services.end());
+        existing->def.name = name;
+    }
+    service_draft& s = *existing;
+    s.def.where = location_of(file, table.source());
+
+    auto ctx = [&](const char* key) { return value_context{file, diag, "`" + std::string(key) + "` of " + table_name}; };
+    if (const auto* node = table.get("proto")) {
+        const auto proto = read_proto(*node, ctx("proto"));
+        s.proto_broken = !proto;
+        if (proto) s.def.proto = *proto, s.has_proto = true;
+    }
+    if (const auto* node = table.get("ports")) {
+        auto ports = read_port_list(*node, ctx("ports"));
+        s.ports_broken = !ports;
+        if (ports) {
+            s.def.ports = std::move(*ports);
+            s.has_ports = true;
+            s.ports_at = location_of(file, node->source());
+            s.ports_order = {file_rank, node->source().begin.line, node->source().begin.column};
+        }
+    }
+    if (const auto* node = table.get("allow"))
+        if (const auto allow = read_zone_list(*node, ctx("allow"))) s.def.allow = *allow;
+    if (const auto* node = table.get("enabled"))
+        if (const auto enabled = read_bool(*node, ctx("enabled"))) s.def.enabled = *enabled;
+    if (const auto* node = table.get("offload"))
+        if (const auto offload = read_bool(*node, ctx("offload"))) s.def.offload = *offload;
+    if (const auto* node = table.get("description"))
+        if (auto description = read_string(*node, ctx("description"))) s.def.description = std::move(*description);
+}
+
+void apply_services(const toml::table& services, const std::string& file, unsigned file_rank, policy_draft& draft,
+                    diagnostics& diag) {
+    for (const auto& [key, node] : in_file_order(services)) {
+        const std::string name(key->str());
+        if (!valid_service_name(name)) {
+            diag.error(location_of(file, key->source()),
+                       "service name '" + name + "' is invalid: use lowercase letters, digits and '-', at most " +
+                           std::to_string(max_service_name) + " characters");
+            continue;
+        }
+        if (const auto* table = as_table_or_report(*node, "[services." + name + "]", file, diag))
+            apply_service(name, *table, file, file_rank, draft, diag);
+    }
+}
+
+verdict to_verdict(const std::string& s) { return s == "accept" ? verdict::accept : verdict::drop; }
+
+void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(engine,
+                     {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
+                      "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second"},
+                     "[engine]", file, diag);
+    engine_settings& e = draft.engine;
+    for (auto&& [key, node] : engine) {
+        const std::string_view name = key.str();
+        const value_context ctx{file, diag, "engine." + std::string(name)};
+        if (name == "default_verdict" || name == "localhost_default" || name == "non_first_fragment") {
+            const auto v = read_choice(node, {"accept", "drop"}, ctx);
+            if (!v) continue;
+            (name == "default_verdict" ? e.default_verdict
+             : name == "localhost_default" ? e.localhost_default
+                                           : e.non_first_fragment) = to_verdict(*v);
+        } else if (name == "icmp_echo") {
+            if (const auto zones = read_zone_list(node, ctx)) e.icmp_echo = *zones;
+        } else if (name == "mode") {
+            if (const auto v = read_choice(node, {"enforce", "monitor"}, ctx))
+                e.mode = *v == "monitor" ? engine_mode::monitor : engine_mode::enforce;
+        } else if (name == "placement") {
+            if (const auto v = read_choice(node, {"host", "router"}, ctx)) {
+                e.place = *v == "router" ? placement::router : placement::host;
+                draft.placement_at = location_of(file, key.source());
+            }
+        } else if (name == "protected") {
+            auto prefixes = read_prefix_list(node, ctx);
+            draft.protected_broken = !prefixes;
+            if (prefixes) e.protected_addresses = std::move(*prefixes);
+        } else if (name == "fail") {
+            if (const auto v = read_choice(node, {"open", "closed"}, ctx))
+                e.fail = *v == "closed" ? fail_mode::closed : fail_mode::open;
+        } else if (name == "queue_maxlen") {
+            if (const auto v = read_uint(node, 1, 1048576, ctx)) e.queue_maxlen = *v;
+        } else if (name == "copy_range") {
+            if (const auto v = read_uint(node, 128, 65535, ctx)) e.copy_range = *v;
+        } else if (name == "log_level") {
+            if (auto v = read_choice(node, {"trace", "debug", "info", "warn", "error", "critical", "off"}, ctx))
+                e.log_level = std::move(*v);
+        } else if (name == "drop_log_per_second") {
+            if (const auto v = read_uint(node, 0, 1000000, ctx)) e.drop_log_per_second = *v;
+        }
+    }
+}
+
+}  // namespace
+
+bool valid_service_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_service_name) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
+                       diagnostics& diag) {
+    check_known_keys(root, {"extends", "zones", "services", "engine"}, "the top level", file, diag);
+    if (const auto* node = root.get("zones"))
+        if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
+    if (const auto* node = root.get("services"))
+        if (const auto* services = as_table_or_report(*node, "[services]", file, diag))
+            apply_services(*services, file, file_rank, draft, diag);
+    if (const auto* node = root.get("engine"))
+        if (const auto* engine = as_table_or_report(*node, "[engine]", file, diag))
+            apply_engine(*engine, file, draft, diag);
+}
+
+}  // namespace pbxgate::policy_detail

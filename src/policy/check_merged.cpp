@@ -1,0 +1,112 @@
+#include "policy/check_merged.hpp"
+
+#include <algorithm>
+
+#include "policy/toml_values.hpp"
+
+namespace pbxgate::policy_detail {
+
+namespace {
+
+std::string at_text(const source_location& where) {
+    return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
+std::string range_text(const port_range& r) {
+    return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+// Sorted, with touching and overlapping ranges merged, so that intersecting two lists
+// is one linear walk and an overlap is reported as ranges, not port by port.
+std::vector<port_range> normalized(std::vector<port_range> ports) {
+    std::sort(ports.begin(), ports.end(), [](const port_range& a, const port_range& b) { return a.first < b.first; });
+    std::vector<port_range> out;
+    for (const auto& r : ports) {
+        if (!out.empty() && r.first <= out.back().last + 1u) out.back().last = std::max(out.back().last, r.last);
+        else out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<port_range> intersection(const std::vector<port_range>& a, const std::vector<port_range>& b) {
+    std::vector<port_range> out;
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        const auto first = std::max(a[i].first, b[j].first);
+        const auto last = std::min(a[i].last, b[j].last);
+        if (first <= last) out.push_back({first, last});
+        if (a[i].last < b[j].last) ++i;
+        else ++j;
+    }
+    return out;
+}
+
+void check_complete(const service_draft& s, diagnostics& diag) {
+    const std::string table_name = "[services." + s.def.name + "]";
+    if (!s.has_proto && !s.has_ports && !s.proto_broken && !s.ports_broken) {
+        // One error, not two: a name no file defines is most likely a misspelt one.
+        diag.error(s.def.where, "service '" + s.def.name + "' has neither `proto` nor `ports`: no file defines a "
+                                "service of this name (misspelt?)");
+        return;
+    }
+    if (!s.has_proto && !s.proto_broken)
+        diag.error(s.def.where, "service '" + s.def.name + "' has no `proto` (\"tcp\", \"udp\" or \"tcp+udp\") in " +
+                                    table_name + " nor in any file it extends");
+    if (!s.has_ports && !s.ports_broken)
+        diag.error(s.def.where, "service '" + s.def.name + "' has no `ports` in " + table_name +
+                                    " nor in any file it extends");
+    if (s.def.enabled && s.has_ports && !s.ports_broken && s.def.ports.empty())
+        diag.error(s.ports_at, "service '" + s.def.name + "' is enabled but its `ports` is empty; "
+                               "set `enabled = false` to remove it");
+}
+
+void check_overlaps(const std::vector<const service_draft*>& services, diagnostics& diag) {
+    std::vector<std::vector<port_range>> ports;
+    ports.reserve(services.size());
+    for (const auto* s : services) ports.push_back(normalized(s->def.ports));
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        for (std::size_t j = i + 1; j < services.size(); ++j) {
+            const auto shared_proto = static_cast<unsigned>(services[i]->def.proto) &
+                                      static_cast<unsigned>(services[j]->def.proto);
+            if (shared_proto == 0) continue;
+            const auto common = intersection(ports[i], ports[j]);
+            if (common.empty()) continue;
+            // Blame the later definition: that is the edit that introduced the clash.
+            const bool j_later = services[i]->ports_order < services[j]->ports_order;
+            const service_draft& later = j_later ? *services[j] : *services[i];
+            const service_draft& earlier = j_later ? *services[i] : *services[j];
+            constexpr std::size_t shown = 4;
+            std::string ranges;
+            for (std::size_t k = 0; k < common.size() && k < shown; ++k)
+                ranges += (k ? ", " : "") + range_text(common[k]);
+            if (common.size() > shown) ranges += " and " + std::to_string(common.size() - shown) + " more ranges";
+            diag.error(later.ports_at, "ports of service '" + later.def.name + "' overlap service '" +
+                                           earlier.def.name + "' (ports at " + at_text(earlier.ports_at) + ") on " +
+                                           ranges + "/" + std::string(to_string(static_cast<proto_mask>(shared_proto))) +
+                                           ": a port belongs to one service; move or disable one of them");
+        }
+    }
+}
+
+}  // namespace
+
+void check_merged(const policy_draft& draft, diagnostics& diag) {
+    std::vector<const service_draft*> overlap_candidates;
+    std::size_t enabled = 0;
+    for (const auto& s : draft.services) {
+        check_complete(s, diag);
+        if (!s.def.enabled) continue;
+        if (++enabled == max_enabled_services + 1)
+            diag.error(s.def.where, "too many enabled services: at most " + std::to_string(max_enabled_services) +
+                                        " (service ids are one byte); '" + s.def.name + "' is one too many");
+        if (s.has_proto && s.has_ports && !s.proto_broken && !s.ports_broken) overlap_candidates.push_back(&s);
+    }
+    // The pairwise check is quadratic: past the limit the policy is refused anyway.
+    if (enabled <= max_enabled_services) check_overlaps(overlap_candidates, diag);
+
+    if (draft.engine.place == placement::router && draft.engine.protected_addresses.empty() && !draft.protected_broken)
+        diag.error(draft.placement_at, "placement = \"router\" needs engine.protected: the PBX addresses the router "
+                                       "guards (e.g. protected = [\"192.0.2.10\"])");
+}
+
+}  // namespace pbxgate::policy_detail
