@@ -41,7 +41,10 @@ public:
 
 class nfqueue_backend final : public queue_backend {
 public:
+    // Binds the queue; throws queue_error with what to fix (not root, queue taken, ...).
     explicit nfqueue_backend(const nfqueue_settings& settings);
+    // Closes the socket; if drain() was not called since the last packet, drains first
+    // with the fail-mode verdict (accept when fail_open, else drop).
     ~nfqueue_backend() override;
 
     receive_result receive_burst(std::span<received_packet> out, std::chrono::milliseconds timeout) noexcept override;
