@@ -36,17 +36,25 @@ public:
     std::size_t memory_bytes() const noexcept;
 
 private:
-    // IPv4: a 65,536-entry index on the top 16 bits. Each entry is either a zone (the
-    // whole /16 is one zone) or a [begin, end) range into low16_/zone4_, the sorted
-    // interval starts within that /16, searched with a branchless binary search.
-    std::vector<std::uint32_t> index4_;      // see src/compile/zone_map.cpp for the encoding
-    std::vector<std::uint16_t> low16_;
-    std::vector<std::uint8_t> zone4_;
-    // IPv6: the same scheme on the top 16 bits, with 128-bit interval starts.
+    // GCC/Clang's 128-bit integer (__extension__ keeps -Wpedantic quiet): IPv6 keys.
+    __extension__ typedef unsigned __int128 key128;
+
+    // Each family: an index on the top `bits` of the address (8 bits for small maps so a
+    // 10-prefix policy stays a few KB, 16 bits for large ones). An index entry is either
+    // `direct | zone` (the whole block is one zone) or the offset of a bucket in keys*_:
+    // a header `(n << 8) | zone at the block start` then n sorted keys
+    // `(start offset within the block << 8) | zone`, searched with a branchless binary
+    // search. An empty index means the whole family is internet.
+    std::vector<std::uint32_t> index4_;
+    std::vector<std::uint32_t> keys4_;
+    std::uint32_t shift4_ = 32;          // 32 - index bits
     std::vector<std::uint32_t> index6_;
-    std::vector<std::uint64_t> hi6_;
-    std::vector<std::uint64_t> lo6_;
-    std::vector<std::uint8_t> zone6_;
+    std::vector<key128> keys6_;
+    std::uint32_t shift6_ = 64;          // 64 - index bits (taken from the top 64 bits)
+    std::size_t intervals4_ = 0;         // disjoint non-internet intervals
+    std::size_t intervals6_ = 0;
+
+    zone lookup_v6(const ip_address& a) const noexcept;
 };
 
 }  // namespace pbxgate
