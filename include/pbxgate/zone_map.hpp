@@ -39,19 +39,30 @@ private:
     // GCC/Clang's 128-bit integer (__extension__ keeps -Wpedantic quiet): IPv6 keys.
     __extension__ typedef unsigned __int128 key128;
 
-    // Each family: an index on the top `bits` of the address (8 bits for small maps so a
-    // 10-prefix policy stays a few KB, 16 bits for large ones). An index entry is either
-    // `direct | zone` (the whole block is one zone) or the offset of a bucket in keys*_:
-    // a header `(n << 8) | zone at the block start` then n sorted keys
+    // Each family: all non-internet intervals lie in one aligned block of the address
+    // space, the common leading bits (`prefix`, `skip` bits long) of their first and last
+    // addresses: anything outside it is internet. Inside, an index on the next `bits` bits
+    // (8 to 20, growing with the interval count; a 10-prefix policy's map is a few KB)
+    // holds per block either `direct | zone` (the whole block is one zone) or the offset of a bucket
+    // in keys*_: a header `(n << 8) | zone at the block start`, then n sorted keys
     // `(start offset within the block << 8) | zone`, searched with a branchless binary
-    // search. An empty index means the whole family is internet.
+    // search. Skipping the common bits spreads real IPv6 lists (all in 2000::/3, often in
+    // a few /16s) over the whole index. An empty index means the family is all internet.
     std::vector<std::uint32_t> index4_;
     std::vector<std::uint32_t> keys4_;
-    std::uint32_t shift4_ = 32;          // 32 - index bits
+    std::uint32_t prefix_mask4_ = 0;   // the top `skip` bits
+    std::uint32_t prefix4_ = 0;
+    std::uint32_t low_mask4_ = 0;      // the bits below the index
+    std::uint8_t skip4_ = 0;
+    std::uint8_t shift4_ = 0;          // 32 - index bits
     std::vector<std::uint32_t> index6_;
     std::vector<key128> keys6_;
-    std::uint32_t shift6_ = 64;          // 64 - index bits (taken from the top 64 bits)
-    std::size_t intervals4_ = 0;         // disjoint non-internet intervals
+    key128 prefix_mask6_ = 0;
+    key128 prefix6_ = 0;
+    key128 low_mask6_ = 0;
+    std::uint8_t skip6_ = 0;
+    std::uint8_t shift6_ = 0;          // 128 - index bits
+    std::size_t intervals4_ = 0;       // disjoint non-internet intervals
     std::size_t intervals6_ = 0;
 
     zone lookup_v6(const ip_address& a) const noexcept;

@@ -6,8 +6,9 @@
 //  3. a sweep over the boundaries of all zones gives each elementary interval the highest
 //     zone covering it (zone values are ordered by precedence: blocked > trusted > lan >
 //     internet), and adjacent intervals of the same zone are fused;
-//  4. the intervals are cut into blocks of the top `bits` of the address: a block that is
-//     one zone becomes a direct index entry, any other a bucket of sorted keys.
+//  4. the span holding every non-internet interval is reduced to its common leading bits;
+//     below them the intervals are cut into 2^bits blocks: a block that is one zone
+//     becomes a direct index entry, any other a bucket of sorted keys.
 // Lookup: one index load, then (only in mixed blocks) a branchless binary search over the
 // bucket. Keys carry the zone in their low byte so the search's last load yields the
 // answer without touching another array.
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -27,9 +29,16 @@ namespace {
 __extension__ typedef unsigned __int128 u128;
 
 constexpr std::uint32_t direct_bit = 0x8000'0000u;
-// Below this many intervals an 8-bit index (1 KB) is enough: the bucket searches stay in
-// L1, and a reload of a small policy builds and holds almost nothing.
-constexpr std::size_t small_map_intervals = 1024;
+// Index size: about one block per 4 intervals, so a bucket (header + keys) mostly fits in
+// one cache line and a lookup costs the index load plus one line. At least 8 bits (1 KB:
+// a small policy's map stays tiny and its buckets in L1), at most 20 (4 MB).
+constexpr unsigned min_index_bits = 8, max_index_bits = 20;
+constexpr std::size_t intervals_per_block = 4;
+
+unsigned index_bits(std::size_t intervals) noexcept {
+    const auto wanted = static_cast<unsigned>(std::bit_width(intervals / intervals_per_block));
+    return std::clamp(wanted, min_index_bits, max_index_bits);
+}
 
 // Number of elements <= key in the sorted [first, first + n). Branchless: the compiler
 // turns the ternary into a conditional move, so a lookup costs no mispredictions.
@@ -110,36 +119,70 @@ flat_intervals<K> flatten(std::array<std::vector<range<K>>, 3>& ranges, K max_ke
     return out;
 }
 
-// Cuts the intervals into 2^bits blocks of a `width`-bit address space (see the header).
+template <class K>
+unsigned common_leading_bits(K a, K b, unsigned width) noexcept {
+    const K x = a ^ b;
+    if (x == 0) return width;
+    if constexpr (sizeof(K) == 16) {
+        const auto hi = static_cast<std::uint64_t>(x >> 64);
+        return hi != 0 ? static_cast<unsigned>(__builtin_clzll(hi))
+                       : 64u + static_cast<unsigned>(__builtin_clzll(static_cast<std::uint64_t>(x)));
+    } else {
+        return static_cast<unsigned>(__builtin_clzll(static_cast<std::uint64_t>(x))) - (64u - width);
+    }
+}
+
 template <class K, class Key>
-void build_index(const flat_intervals<K>& f, unsigned width, unsigned bits, std::vector<std::uint32_t>& index,
-                 std::vector<Key>& keys) {
-    const std::size_t blocks = std::size_t{1} << bits;
-    const unsigned low_bits = width - bits;
-    index.assign(blocks, 0);
-    keys.clear();
-    keys.reserve(f.starts.size() + std::min(blocks, f.starts.size()));
-    std::size_t j = 0;  // the interval holding the block's first address
+struct indexed {
+    std::vector<std::uint32_t> index;
+    std::vector<Key> keys;
+    K prefix_mask = 0, prefix = 0, low_mask = 0;
+    unsigned skip = 0, shift = 0;
+};
+
+// Lays the intervals out as the header describes: the common leading bits of the
+// non-internet span, then 2^bits blocks below them, each direct or a bucket of keys.
+template <class K, class Key>
+indexed<K, Key> build_index(const flat_intervals<K>& f, unsigned width, K max_key) {
     const std::size_t n = f.starts.size();
+    std::size_t first = 0, last = n - 1;
+    while (f.zones[first] == 0) ++first;  // the caller checked some interval is not internet
+    while (f.zones[last] == 0) --last;
+    const K span_lo = f.starts[first];
+    const K span_hi = last + 1 < n ? static_cast<K>(f.starts[last + 1] - 1) : max_key;
+
+    indexed<K, Key> out;
+    const unsigned bits = index_bits(n);
+    out.skip = std::min(common_leading_bits(span_lo, span_hi, width), width - bits);
+    out.shift = width - bits;
+    out.prefix_mask = out.skip == 0 ? K{0} : static_cast<K>(static_cast<K>(max_key << (width - out.skip)) & max_key);
+    out.prefix = span_lo & out.prefix_mask;
+    const unsigned low_bits = width - out.skip - bits;
+    out.low_mask = static_cast<K>((K{1} << low_bits) - 1);
+
+    const std::size_t blocks = std::size_t{1} << bits;
+    out.index.assign(blocks, 0);
+    out.keys.reserve(n + std::min(blocks, n));
+    std::size_t j = 0;  // the interval holding the block's first address
     for (std::size_t b = 0; b < blocks; ++b) {
-        const K block_start = static_cast<K>(K{b} << low_bits);
+        const K block_start = out.prefix | static_cast<K>(K{b} << low_bits);
+        const K block_last = block_start | out.low_mask;
         while (j + 1 < n && f.starts[j + 1] <= block_start) ++j;
-        const bool last_block = b + 1 == blocks;
-        const K next_block = last_block ? K{0} : static_cast<K>(K{b + 1} << low_bits);
         std::size_t end = j + 1;
-        while (end < n && (last_block || f.starts[end] < next_block)) ++end;
+        while (end < n && f.starts[end] <= block_last) ++end;
         const std::size_t inside = end - (j + 1);
         if (inside == 0) {
-            index[b] = direct_bit | f.zones[j];
+            out.index[b] = direct_bit | f.zones[j];
             continue;
         }
-        if (keys.size() >= direct_bit) throw std::length_error("zone_map: too many intervals");
-        index[b] = static_cast<std::uint32_t>(keys.size());
-        keys.push_back(static_cast<Key>((static_cast<Key>(inside) << 8) | f.zones[j]));
+        if (out.keys.size() >= direct_bit) throw std::length_error("zone_map: too many intervals");
+        out.index[b] = static_cast<std::uint32_t>(out.keys.size());
+        out.keys.push_back(static_cast<Key>((static_cast<Key>(inside) << 8) | f.zones[j]));
         for (std::size_t i = j + 1; i < end; ++i)
-            keys.push_back(static_cast<Key>((static_cast<Key>(f.starts[i] - block_start) << 8) | f.zones[i]));
+            out.keys.push_back(static_cast<Key>((static_cast<Key>(f.starts[i] - block_start) << 8) | f.zones[i]));
     }
-    keys.shrink_to_fit();
+    out.keys.shrink_to_fit();
+    return out;
 }
 
 template <class K>
@@ -193,46 +236,54 @@ zone_map zone_map::build(std::span<const zoned_prefix> prefixes) {
     zone_map m;
     const auto f4 = flatten<std::uint64_t>(r4, 0xffff'ffffu);
     if (f4.starts.size() > 1 || f4.zones[0] != 0) {
-        const unsigned bits = f4.starts.size() <= small_map_intervals ? 8 : 16;
-        build_index<std::uint64_t, std::uint32_t>(f4, 32, bits, m.index4_, m.keys4_);
-        m.shift4_ = 32 - bits;
+        auto x = build_index<std::uint64_t, std::uint32_t>(f4, 32, 0xffff'ffffu);
+        m.index4_ = std::move(x.index);
+        m.keys4_ = std::move(x.keys);
+        m.prefix_mask4_ = static_cast<std::uint32_t>(x.prefix_mask);
+        m.prefix4_ = static_cast<std::uint32_t>(x.prefix);
+        m.low_mask4_ = static_cast<std::uint32_t>(x.low_mask);
+        m.skip4_ = static_cast<std::uint8_t>(x.skip);
+        m.shift4_ = static_cast<std::uint8_t>(x.shift);
         m.intervals4_ = non_internet(f4);
     }
     const auto f6 = flatten<u128>(r6, ~u128{0});
     if (f6.starts.size() > 1 || f6.zones[0] != 0) {
-        const unsigned bits = f6.starts.size() <= small_map_intervals ? 8 : 16;
-        build_index<u128, key128>(f6, 128, bits, m.index6_, m.keys6_);
-        m.shift6_ = 64 - bits;
+        auto x = build_index<u128, key128>(f6, 128, ~u128{0});
+        m.index6_ = std::move(x.index);
+        m.keys6_ = std::move(x.keys);
+        m.prefix_mask6_ = x.prefix_mask;
+        m.prefix6_ = x.prefix;
+        m.low_mask6_ = x.low_mask;
+        m.skip6_ = static_cast<std::uint8_t>(x.skip);
+        m.shift6_ = static_cast<std::uint8_t>(x.shift);
         m.intervals6_ = non_internet(f6);
     }
     return m;
 }
 
 zone zone_map::lookup_v4(std::uint32_t a) const noexcept {
-    if (index4_.empty()) return zone::internet;
-    const std::uint32_t e = index4_[a >> shift4_];
+    if (index4_.empty() || (a & prefix_mask4_) != prefix4_) return zone::internet;
+    const std::uint32_t e = index4_[static_cast<std::uint32_t>(a << skip4_) >> shift4_];
     if (e & direct_bit) return static_cast<zone>(e & 0xffu);
     const std::uint32_t* bucket = keys4_.data() + e;
-    const std::uint32_t low = a & ((std::uint32_t{1} << shift4_) - 1);
     // 0xff: a key whose start equals the address compares <= whatever its zone byte.
-    const std::uint32_t key = (low << 8) | 0xffu;
+    const std::uint32_t key = ((a & low_mask4_) << 8) | 0xffu;
     return static_cast<zone>(bucket[count_le(bucket + 1, bucket[0] >> 8, key)] & 0xffu);
 }
 
-zone zone_map::lookup_v6(const ip_address& a) const noexcept {
-    const std::uint64_t hi = load_be64(a.bytes.data());
-    const std::uint64_t lo = load_be64(a.bytes.data() + 8);
+zone zone_map::lookup_v6(const ip_address& addr) const noexcept {
+    const std::uint64_t hi = load_be64(addr.bytes.data());
+    const std::uint64_t lo = load_be64(addr.bytes.data() + 8);
     if (hi == 0 && (lo >> 32) == 0xffffu) return lookup_v4(static_cast<std::uint32_t>(lo));  // ::ffff:a.b.c.d
-    if (index6_.empty()) return zone::internet;
-    const std::uint32_t e = index6_[static_cast<std::size_t>(hi >> shift6_)];
+    const u128 a = (u128{hi} << 64) | lo;
+    if (index6_.empty() || (a & prefix_mask6_) != prefix6_) return zone::internet;
+    const std::uint32_t e = index6_[static_cast<std::size_t>(static_cast<u128>(a << skip6_) >> shift6_)];
     if (e & direct_bit) return static_cast<zone>(e & 0xffu);
     const key128* bucket = keys6_.data() + e;
-    const u128 low = ((u128{hi} << 64) | lo) & (~u128{0} >> (64 - shift6_));
-    const u128 key = (low << 8) | 0xffu;
+    const u128 key = ((a & low_mask6_) << 8) | 0xffu;
     const auto n = static_cast<std::size_t>(bucket[0] >> 8);
     return static_cast<zone>(static_cast<std::uint8_t>(bucket[count_le(bucket + 1, n, key)]));
 }
-
 zone zone_map::lookup(const ip_address& a) const noexcept {
     return a.family == ip_family::v4 ? lookup_v4(a.v4_host()) : lookup_v6(a);
 }

@@ -193,7 +193,7 @@ TEST_CASE("precedence beats prefix length", "[zone_map]") {
 
 TEST_CASE("zone_map matches a brute-force reference on random prefixes", "[zone_map]") {
     struct row { std::uint64_t seed; std::size_t v4; std::size_t v6; };
-    // Sizes on both sides of the small-map threshold (an 8-bit then a 16-bit index).
+    // Sizes from an 8-bit index (small maps) to an 11-bit one.
     const row rows[] = {{1, 1, 1}, {2, 10, 10}, {3, 100, 0}, {4, 0, 100}, {5, 400, 400}, {6, 2500, 0}, {7, 0, 2500}};
     for (const auto& r : rows) {
         std::mt19937_64 rng(r.seed);
