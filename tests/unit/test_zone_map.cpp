@@ -72,16 +72,27 @@ zone brute_force(const std::vector<zoned_prefix>& ps, const ip_address& raw) {
     return best;
 }
 
-// Random prefixes of mixed zones and lengths, with edge lengths, nested and adjacent ones.
-std::vector<zoned_prefix> random_prefixes(std::mt19937_64& rng, std::size_t count, ip_family family) {
+// Forces the top `len` bits of `a` to those of `region`.
+ip_address inside(ip_address a, const ip_prefix& region) {
+    for (unsigned bit = 0; bit < region.length; ++bit) {
+        const auto m = static_cast<std::uint8_t>(0x80u >> (bit % 8));
+        a.bytes[bit / 8] = static_cast<std::uint8_t>((a.bytes[bit / 8] & ~m) | (region.address.bytes[bit / 8] & m));
+    }
+    return a;
+}
+
+// Random prefixes of mixed zones and lengths, with edge lengths, nested and adjacent ones;
+// all inside `region` when it is not /0 (the map then skips the common leading bits).
+std::vector<zoned_prefix> random_prefixes(std::mt19937_64& rng, std::size_t count, ip_family family,
+                                          const ip_prefix& region) {
     const unsigned width = family == ip_family::v4 ? 32 : 128;
     const zone zones[] = {zone::lan, zone::trusted, zone::blocked};
     std::vector<zoned_prefix> out;
     auto random_address = [&] {
-        if (family == ip_family::v4) return ip_address::v4(static_cast<std::uint32_t>(rng()));
+        if (family == ip_family::v4) return inside(ip_address::v4(static_cast<std::uint32_t>(rng())), region);
         // Half the IPv6 addresses share a top /16 so buckets get crowded.
         const std::uint64_t hi = rng() % 2 ? (rng() & 0x0000'ffff'ffff'ffffull) | 0x2001'0000'0000'0000ull : rng();
-        return v6(hi, rng());
+        return inside(v6(hi, rng()), region);
     };
     while (out.size() < count) {
         const zone z = zones[rng() % 3];
@@ -109,12 +120,14 @@ std::vector<zoned_prefix> random_prefixes(std::mt19937_64& rng, std::size_t coun
         const unsigned edge[] = {0, 1, width - 1, width, width, width - 8, width / 2};
         len = kind == 2 ? edge[rng() % 7] : static_cast<unsigned>(rng() % (width + 1));
         if (len == 0 && rng() % 8 != 0) len = 8;  // a few /0 only, or everything is one zone
+        len = std::max<unsigned>(len, region.length);
         out.push_back({{masked(random_address(), len), static_cast<std::uint8_t>(len)}, z});
     }
     return out;
 }
 
-void check_against_reference(const std::vector<zoned_prefix>& ps, std::mt19937_64& rng, const std::string& what) {
+void check_against_reference(const std::vector<zoned_prefix>& ps, std::mt19937_64& rng, const std::string& what,
+                             const ip_prefix& region4, const ip_prefix& region6) {
     const zone_map m = zone_map::build(ps);
     std::vector<ip_address> probes;
     for (const auto& zp : ps) {
@@ -125,6 +138,8 @@ void check_against_reference(const std::vector<zoned_prefix>& ps, std::mt19937_6
         probes.push_back(ip_address::v4(static_cast<std::uint32_t>(rng())));
         probes.push_back(v6(rng(), rng()));
         probes.push_back(v6(0x2001'0000'0000'0000ull | (rng() & 0xffff'ffff'ffffull), rng()));
+        probes.push_back(inside(ip_address::v4(static_cast<std::uint32_t>(rng())), region4));
+        probes.push_back(inside(v6(rng(), rng()), region6));
     }
     probes.push_back(ip_address::v4(0));
     probes.push_back(ip_address::v4(0xffff'ffffu));
@@ -192,15 +207,24 @@ TEST_CASE("precedence beats prefix length", "[zone_map]") {
 }
 
 TEST_CASE("zone_map matches a brute-force reference on random prefixes", "[zone_map]") {
-    struct row { std::uint64_t seed; std::size_t v4; std::size_t v6; };
-    // Sizes from an 8-bit index (small maps) to an 11-bit one.
-    const row rows[] = {{1, 1, 1}, {2, 10, 10}, {3, 100, 0}, {4, 0, 100}, {5, 400, 400}, {6, 2500, 0}, {7, 0, 2500}};
+    struct row { std::uint64_t seed; std::size_t v4; std::size_t v6; const char* region4; const char* region6; };
+    // Sizes from an 8-bit index (small maps) to an 11-bit one; regions make the map skip
+    // common leading bits (up to the whole width but the index: /24 of IPv4, /120 of IPv6).
+    const row rows[] = {
+        {1, 1, 1, "0.0.0.0/0", "::/0"},          {2, 10, 10, "0.0.0.0/0", "::/0"},
+        {3, 100, 0, "0.0.0.0/0", "::/0"},        {4, 0, 100, "0.0.0.0/0", "::/0"},
+        {5, 400, 400, "0.0.0.0/0", "::/0"},      {6, 2500, 0, "0.0.0.0/0", "::/0"},
+        {7, 0, 2500, "0.0.0.0/0", "::/0"},       {8, 300, 300, "10.0.0.0/8", "2001:db8::/32"},
+        {9, 2000, 2000, "172.16.0.0/12", "2000::/3"}, {10, 50, 50, "192.0.2.0/24", "2001:db8::/120"},
+        {11, 20, 20, "192.0.2.128/26", "2001:db8::/100"},
+    };
     for (const auto& r : rows) {
         std::mt19937_64 rng(r.seed);
-        auto ps = random_prefixes(rng, r.v4, ip_family::v4);
-        const auto p6 = random_prefixes(rng, r.v6, ip_family::v6);
+        const ip_prefix region4 = pfx(r.region4), region6 = pfx(r.region6);
+        auto ps = random_prefixes(rng, r.v4, ip_family::v4, region4);
+        const auto p6 = random_prefixes(rng, r.v6, ip_family::v6, region6);
         ps.insert(ps.end(), p6.begin(), p6.end());
-        check_against_reference(ps, rng, "seed " + std::to_string(r.seed));
+        check_against_reference(ps, rng, "seed " + std::to_string(r.seed), region4, region6);
     }
 }
 
