@@ -92,7 +92,7 @@ int run_explain(const explain_options& o) {
     pkt.src = *src;
     pkt.dst = dst;
     if (o.proto == "icmp") {
-        pkt.protocol = src->family == ip_family::v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+        pkt.protocol = static_cast<std::uint8_t>(src->family == ip_family::v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
         pkt.has_icmp = true;
         const int echo_request = src->family == ip_family::v4 ? 8 : 128;
         pkt.icmp_type = static_cast<std::uint8_t>(o.icmp_type >= 0 ? o.icmp_type : echo_request);
@@ -101,7 +101,7 @@ int run_explain(const explain_options& o) {
             std::fprintf(stderr, "pbxgate explain: --dport N (1-65535) is required for %s\n", o.proto.c_str());
             return exit_usage;
         }
-        pkt.protocol = o.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+        pkt.protocol = static_cast<std::uint8_t>(o.proto == "tcp" ? int{IPPROTO_TCP} : int{IPPROTO_UDP});
         pkt.has_ports = true;
         pkt.sport = o.sport;
         pkt.dport = o.dport;

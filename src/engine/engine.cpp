@@ -106,7 +106,7 @@ public:
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
         for (auto& w : workers_)
             threads_.emplace_back([this, w = w.get(), drain_verdict] {
-                rcu_reader registration;
+                qsbr_reader registration;
                 w->run(stop_, drain_verdict);
             });
         spdlog::info("pbxgate {}: policy {} (generation {}), {} queue(s) bound, mode {}, fail {}", PBXGATE_VERSION,

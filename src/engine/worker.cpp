@@ -56,11 +56,11 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
 void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {
     while (!stop.load(std::memory_order_relaxed)) {
         // Offline while blocked in recv: a reload's grace period must not wait for traffic.
-        rcu_reader::offline();
+        qsbr_reader::offline();
         const receive_result r = backend_.receive_burst(burst_, settings_.poll);
-        rcu_reader::online();
+        qsbr_reader::online();
         if (r.count > 0) judge_burst(std::span(burst_.data(), r.count), *slot_.current());
-        rcu_reader::quiescent();
+        qsbr_reader::quiescent();
         counters_.copy_queue_stats(backend_.stats());
         counters_.heartbeat_ns.store(steady_ns(), std::memory_order_relaxed);
     }
@@ -70,11 +70,11 @@ void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept 
         const receive_result r = backend_.receive_burst(burst_, std::chrono::milliseconds(0));
         if (r.count == 0) break;
         judge_burst(std::span(burst_.data(), r.count), *slot_.current());
-        rcu_reader::quiescent();
+        qsbr_reader::quiescent();
     }
     backend_.drain(drain_verdict);
     counters_.copy_queue_stats(backend_.stats());
-    rcu_reader::offline();
+    qsbr_reader::offline();
 }
 
 }  // namespace pbxgate

@@ -29,7 +29,7 @@ public:
 
     // The thread body: runs until `stop`, then judges what is already waiting and drains
     // the rest with `drain_verdict` so nothing queued is lost when the socket closes.
-    // The calling thread must be registered as an RCU reader (rcu_reader).
+    // The calling thread must be registered as an RCU reader (qsbr_reader).
     void run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept;
 
     // Judge and verdict one burst with one policy generation (also used by unit tests).

@@ -23,10 +23,10 @@ std::uint64_t policy_slot::publish(std::unique_ptr<const compiled_policy> next) 
     return generation;
 }
 
-rcu_reader::rcu_reader() noexcept { urcu_qsbr_register_thread(); }
-rcu_reader::~rcu_reader() { urcu_qsbr_unregister_thread(); }
-void rcu_reader::quiescent() noexcept { urcu_qsbr_quiescent_state(); }
-void rcu_reader::offline() noexcept { urcu_qsbr_thread_offline(); }
-void rcu_reader::online() noexcept { urcu_qsbr_thread_online(); }
+qsbr_reader::qsbr_reader() noexcept { urcu_qsbr_register_thread(); }
+qsbr_reader::~qsbr_reader() { urcu_qsbr_unregister_thread(); }
+void qsbr_reader::quiescent() noexcept { urcu_qsbr_quiescent_state(); }
+void qsbr_reader::offline() noexcept { urcu_qsbr_thread_offline(); }
+void qsbr_reader::online() noexcept { urcu_qsbr_thread_online(); }
 
 }  // namespace pbxgate

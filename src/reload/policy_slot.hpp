@@ -48,12 +48,12 @@ private:
 };
 
 // RAII registration of the calling thread as an RCU reader.
-class rcu_reader {
+class qsbr_reader {
 public:
-    rcu_reader() noexcept;
-    ~rcu_reader();
-    rcu_reader(const rcu_reader&) = delete;
-    rcu_reader& operator=(const rcu_reader&) = delete;
+    qsbr_reader() noexcept;
+    ~qsbr_reader();
+    qsbr_reader(const qsbr_reader&) = delete;
+    qsbr_reader& operator=(const qsbr_reader&) = delete;
 
     // "I hold no policy pointer now": call between bursts.
     static void quiescent() noexcept;

@@ -125,7 +125,7 @@ TEST_CASE("worker: on stop it judges what waits, then drains the rest, losing no
     for (int i = 0; i < queued; ++i) backend.push(sip);
     std::atomic<bool> stop{true};
     {
-        rcu_reader registration;
+        qsbr_reader registration;
         w.run(stop, verdict::drop);
     }
     const auto& sent = backend.verdicts();

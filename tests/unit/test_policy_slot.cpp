@@ -48,7 +48,7 @@ TEST_CASE("publish under concurrent readers: each burst sees one whole generatio
     const packet_view p5060 = udp_to(5060), p5160 = udp_to(5160);
 
     auto reader = [&] {
-        rcu_reader registration;
+        qsbr_reader registration;
         std::uint64_t last_generation = 0;
         while (!stop.load(std::memory_order_relaxed)) {
             const published_policy* pub = slot.current();
@@ -61,9 +61,9 @@ TEST_CASE("publish under concurrent readers: each burst sees one whole generatio
                 if (open5060 != odd || open5160 == odd) ++mismatches;
             }
             ++bursts;
-            rcu_reader::quiescent();
+            qsbr_reader::quiescent();
         }
-        rcu_reader::offline();
+        qsbr_reader::offline();
     };
     std::vector<std::thread> readers;
     for (int i = 0; i < 3; ++i) readers.emplace_back(reader);
@@ -85,12 +85,12 @@ TEST_CASE("a reader gone offline does not hold up a publish", "[rcu]") {
     policy_slot slot(sip_on(5060));
     std::atomic<bool> go_on{false};
     std::thread blocked([&] {
-        rcu_reader registration;
-        rcu_reader::offline();  // as a worker does before a blocking recv
+        qsbr_reader registration;
+        qsbr_reader::offline();  // as a worker does before a blocking recv
         while (!go_on.load()) std::this_thread::yield();
-        rcu_reader::online();
+        qsbr_reader::online();
         CHECK(slot.current()->generation == 2);
-        rcu_reader::offline();
+        qsbr_reader::offline();
     });
     CHECK(slot.publish(sip_on(5160)) == 2);  // would hang forever if it waited on `blocked`
     go_on = true;
