@@ -149,6 +149,7 @@ testbed_engine_stop() {
     wait "$pid" || rc=$?
   } 2>/dev/null
   TB_ENGINE_PID=""
+  # shellcheck disable=SC2034 # read by the caller
   TB_ENGINE_RC=$rc
 }
 

@@ -51,7 +51,7 @@ s=$(cat "$stats")
 expect_eq "stats: drop" 0 "$(json_get "$s" drop)"
 expect_eq "stats: accept == packets" "$(json_get "$s" packets)" "$(json_get "$s" accept)"
 would_drop=$(json_get "$s" would_drop)
-[ "$would_drop" -ge 8 ] && pass || fail "stats: would_drop should count the 8 probes the policy drops, got $would_drop"
+if [ "$would_drop" -ge 8 ]; then pass; else fail "stats: would_drop should count the 8 probes the policy drops, got $would_drop"; fi
 # by_service keeps the policy's verdict, so the dashboards show what enforce would do.
 expect_eq "stats: ssh from internet, policy verdict drop" true "$(python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1]))["by_service"]["ssh"]["internet"]["drop"] > 0).lower())' "$stats")"
 expect_contains "engine log" "would drop (zone_not_allowed)" "$(cat "$log")"

@@ -154,5 +154,5 @@ print("; ".join(out))
 PY
 )
 expect_eq "stats file consistency (failed conditions)" "" "$problems"
-grep -q "drop (zone_not_allowed)" "$TB_TMP/engine.log" && pass || fail "engine log has no drop lines"
+if grep -q "drop (zone_not_allowed)" "$TB_TMP/engine.log"; then pass; else fail "engine log has no drop lines"; fi
 finish

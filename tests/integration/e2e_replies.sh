@@ -52,5 +52,5 @@ expect_eq "engine exit status after SIGTERM" 0 "$TB_ENGINE_RC"
 [ -s "$stats" ] || { fail "no stats file written at exit"; finish; exit 1; }
 # The unsolicited probes reached the engine and were dropped as no_service.
 no_service=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["by_reason"].get("no_service", 0))' "$stats")
-[ "$no_service" -ge 4 ] && pass || fail "stats: by_reason.no_service should count the 4 unsolicited probes, got $no_service"
+if [ "$no_service" -ge 4 ]; then pass; else fail "stats: by_reason.no_service should count the 4 unsolicited probes, got $no_service"; fi
 finish

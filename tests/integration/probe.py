@@ -7,7 +7,7 @@
   probe.py check < probes.json > results.json
       In a client namespace: run every probe at once (threads) and report which got
       through. A probe is {"id":..., "proto":"udp"|"tcp", "src":ADDR, "dst":ADDR,
-      "port":N, "timeout":S}. UDP: a datagram with a token, delivered when the echo comes
+      "port":N, "timeout":S, "payload":TEXT (optional, UDP)}. UDP: a datagram with a token, delivered when the echo comes
       back (sent 3 times, 0.3 s apart, to survive neighbour resolution). TCP: connect().
   probe.py send --src A --dst B --port N --count N [--rate PPS] [--payload TEXT]
       A bounded UDP stream: N datagrams "SEQ PAYLOAD" (SEQ from 0), paced at PPS (default
@@ -110,7 +110,8 @@ def run_probe(p, results):
         else:
             s = socket.socket(fam, socket.SOCK_DGRAM)
             s.bind((p["src"], 0))
-            token = ("probe-%s-%f" % (p["id"], time.time())).encode()
+            # An optional payload first (e.g. a SIP REGISTER line), then a unique token.
+            token = (p.get("payload", "") + "probe-%s-%f" % (p["id"], time.time())).encode()
             deadline = time.time() + timeout
             sends = 0
             while time.time() < deadline and not ok:
