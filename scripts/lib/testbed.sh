@@ -128,7 +128,7 @@ testbed_engine_start() {
   shift
   ip netns exec "$TB_PBX" "$PBXGATE" run "$@" >>"$log" 2>&1 &
   TB_ENGINE_PID=$!
-  if ! tb_wait_for 10 grep -q "queue(s) bound" "$log"; then
+  if ! tb_wait_for 10 grep -qs "queue(s) bound" "$log"; then
     echo "testbed: the engine did not bind its queue; its log:" >&2
     cat "$log" >&2
     return 1
