@@ -273,9 +273,9 @@ def main():
       "only meaningful on an idle machine; the sender+engine+softirq figure is the one to compare. The "
       "alternating order and the medians damp the noise, they do not remove it: an engine descheduled by "
       "another tenant falls behind, and a loop with a small socket buffer (the textbook one) loses packets.")
-    w("- `pbxgate replay` times with the wall clock (steady_clock), so on a busy machine its figures "
-      "include time descheduled; bench_classify's thread-CPU figures for the same captures are the "
-      "cleaner measure of the judging cost.")
+    w("- `pbxgate replay` and bench_classify both time the judging loop on the thread's CPU clock, so "
+      "time descheduled by other tenants is not counted; replay's loop also copies nothing, so the "
+      "two agree within the cost of replay's per-pass bookkeeping.")
     w("- The kernel-alone variant keeps the steering chain (conntrack REPLY rule) and drops only the "
       "NFQUEUE rule, so the machine ratio against it is the price of the queue itself.")
     w("- Engine CPU per packet counts the engine's threads only; the kernel's enqueue work runs in the "
