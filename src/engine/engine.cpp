@@ -349,6 +349,8 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
             break;
         }
         now = clock::now();
+        // File events first: a SIGHUP in the same round then covers them (one reload, not two).
+        if (w && (fds[1].revents & POLLIN)) w->read_events(now);
         signalfd_siginfo si;
         while (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
             const auto sig = static_cast<int>(si.ssi_signo);
@@ -360,7 +362,6 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
             if (sig == SIGUSR1) e->report();
         }
         if (!running) break;
-        if (w && (fds[1].revents & POLLIN)) w->read_events(now);
         if (w && w->take_due(now)) e->reload(reload_trigger::file);
         e->drain_drop_log();
         if (next_report && clock::now() >= *next_report) {

@@ -4,7 +4,10 @@
 
 #include <netinet/in.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reload/policy_slot.hpp"
@@ -231,4 +234,48 @@ TEST_CASE("the reload status file sits beside the pid file", "[reload][status]")
         INFO(r.pid_file);
         CHECK(reload_status_path(r.pid_file) == r.status);
     }
+}
+
+TEST_CASE("reloads under concurrent readers: every burst is one whole generation", "[reload][rcu]") {
+    policy_slot slot(compile_file(probe_file("\"lan\"")));
+    std::atomic<bool> stop{false};
+    std::atomic<int> mismatches{0};
+    std::atomic<std::uint64_t> bursts{0};
+    auto reader = [&] {
+        qsbr_reader registration;
+        std::uint64_t last = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+            const published_policy* pub = slot.current();
+            if (pub->generation < last) ++mismatches;
+            last = pub->generation;
+            // The tables and the source they were compiled from agree, all burst long.
+            const bool open = (pub->policy->source().services.front().allow & zone_bit(zone::internet)) != 0;
+            for (int i = 0; i < 64; ++i)
+                if ((judge_udp_40000_from_internet(*pub->policy) == verdict::accept) != open) ++mismatches;
+            ++bursts;
+            qsbr_reader::quiescent();
+        }
+        qsbr_reader::offline();
+    };
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
+    std::uint64_t expected = 1;
+    for (int i = 0; i < 60; ++i) {
+        // Let the readers run a burst between reloads (bounded: they may be descheduled).
+        const std::uint64_t seen = bursts.load();
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (bursts.load() == seen && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        // Every third file is broken: it must change nothing.
+        const bool broken = i % 3 == 2;
+        const std::string text = broken ? probe_file("\"galaxy\"") : probe_file(i % 2 ? "\"lan\"" : "\"internet\"");
+        const reload_outcome r = reload_policy(top, slot, memory_reader({{top, text}}));
+        CHECK(r.ok == !broken);
+        if (!broken) ++expected;
+        CHECK(r.generation == expected);
+    }
+    stop = true;
+    for (auto& t : readers) t.join();
+    CHECK(mismatches.load() == 0);
+    CHECK(bursts.load() > 0);
+    CHECK(slot.generation() == expected);
 }
