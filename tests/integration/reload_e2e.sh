@@ -15,6 +15,8 @@
 #  2. `pbxgate reload`: a good file -> exit 0 naming the new generation; a broken file ->
 #     exit 1 with FILE:LINE:COL errors, generation unchanged; no engine -> exit 2.
 #
+# PBXGATE_WATCH_QUIET=MS sets the engine's --watch-quiet (default 200, the shipped default):
+# the latency is that quiet period plus the reload itself.
 # Exit 0 pass, 1 fail, 77 skipped (not root, outside CI). About 50 s.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,6 +79,7 @@ s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(b"warm-up",(sys.argv
 ip netns exec "$TB_PBX" python3 "$stream" receive --port "$port" --out "$work/received" --ready "$work/ready" --max-seconds 150 &
 receiver_pid=$!
 ip netns exec "$TB_PBX" "$PBXGATE" run --policy "$policy" --queue 0 --pid-file "$pid_file" --stats-file "$work/stats.json" \
+    --watch-quiet "${PBXGATE_WATCH_QUIET:-200}" \
     >"$work/engine.log" 2>&1 &
 engine_pid=$!
 for _ in $(seq 100); do [ -s "$pid_file" ] && [ -s "$work/ready" ] && break; sleep 0.1; done
@@ -104,7 +107,9 @@ receiver_pid=""
 generation_before=$((writes + 1))
 cp "$work/open.toml" "$policy"
 status=0
+started=$(date +%s%N)
 out=$("$PBXGATE" reload --pid-file "$pid_file" 2>&1) || status=$?
+echo "pbxgate reload (SIGHUP, good file): answered in $((($(date +%s%N) - started) / 1000000)) ms: $out"
 expect_eq "pbxgate reload of a good file: exit" 0 "$status"
 expect_contains "pbxgate reload of a good file" "generation $((generation_before + 1)) in force" "$out"
 cp "$work/broken.toml" "$policy"
