@@ -92,11 +92,13 @@ in_pbx env PBXGATE="$PBXGATE" bash "$PBXGATE_SOURCE_DIR/scripts/pbxgate-rules" a
 writes=100
 interval=0.4
 ip netns exec "${TB_NS[inet]}" python3 "$stream" send --src "$inet_src" --dst "$pbx_addr" --port "$port" \
-    --interval 0.002 --seconds 43 --out "$work/sent" &
+    --interval 0.002 --seconds 80 --stop-file "$work/stop" --out "$work/sent" &
 sender_pid=$!
 sleep 1
 python3 "$stream" rewrite --policy "$policy" --open "$work/open.toml" --closed "$work/closed.toml" \
     --broken "$work/broken.toml" --writes "$writes" --broken-after 50 --interval "$interval" --out "$work/writes"
+sleep 1  # traffic judged by the last generation too
+touch "$work/stop"
 wait "$sender_pid"
 sleep 0.5  # the last datagrams reach the receiver
 kill -TERM "$receiver_pid"

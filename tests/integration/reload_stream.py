@@ -4,9 +4,10 @@
   reload_stream.py receive --port P --out FILE [--ready FILE] [--max-seconds S]
       In the PBX namespace: record "SEQ TIME" for every datagram received on udp P, until
       SIGTERM or S seconds. Writes FILE on exit.
-  reload_stream.py send --src A --dst B --port P --interval S --seconds S --out FILE
+  reload_stream.py send --src A --dst B --port P --interval S --seconds S --out FILE [--stop-file F]
       In a client namespace: a numbered datagram every S seconds on a fixed schedule
-      (bounded by --seconds), recording "SEQ TIME" (TIME taken before sendto()).
+      (for at most --seconds, or until F exists), recording "SEQ TIME" (TIME taken
+      before sendto()).
   reload_stream.py rewrite --policy FILE --open TEXT_FILE --closed TEXT_FILE --broken TEXT_FILE
                            --writes N --broken-after K --interval S --out FILE
       Replace the policy file atomically (write a temporary file, rename it over) N times,
@@ -76,7 +77,10 @@ def send(o):
     dst = (o["--dst"], int(o["--port"]))
     sent = []
     start = time.time()
+    stop_file = o.get("--stop-file")
     for seq in range(count):
+        if stop_file and seq % 50 == 0 and os.path.exists(stop_file):
+            break
         delay = start + seq * interval - time.time()
         if delay > 0:
             time.sleep(delay)
@@ -100,16 +104,19 @@ def rewrite(o):
         if i + 1 == broken_after:
             plan.append("broken")
     log = []
-    start = time.time()
+    last = time.time() - interval
     for i, kind in enumerate(plan):
-        delay = start + i * interval - time.time()
+        # At least `interval` after the previous write, never catching up: two writes closer
+        # than the engine's quiet period would rightly make one reload, not two.
+        delay = last + interval - time.time()
         if delay > 0:
             time.sleep(delay)
         tmp = policy + ".tmp"
         with open(tmp, "w") as f:
             f.write(texts[kind])
         os.rename(tmp, policy)
-        log.append((i, kind, time.time()))
+        last = time.time()
+        log.append((i, kind, last))
     with open(o["--out"], "w") as f:
         f.writelines(f"{i} {kind} {t:.6f}\n" for i, kind, t in log)
 
@@ -155,7 +162,9 @@ def check(o):
         if lvl == "info" and m.startswith("reloaded "):
             g = re.search(r"generation (\d+) in force after ([\d.]+) ms", m)
             reloads.append((t, int(g.group(1)), float(g.group(2)) / 1000.0))
-    in_stream = lambda t: writes[0][2] - 0.001 <= t <= writes[-1][2] + 2.0
+    # The rewrites' reloads: from the first write to 1 s after the last (the shell script
+    # waits longer than that before its own `pbxgate reload` checks).
+    in_stream = lambda t: writes[0][2] - 0.001 <= t <= writes[-1][2] + 1.0
     refusals = [(t, m) for t, lvl, m in events if lvl == "error" and m.startswith("reload (") and in_stream(t)]
     good = [(k, t) for _, k, t in writes if k != "broken"]
     broken = [t for _, k, t in writes if k == "broken"]
