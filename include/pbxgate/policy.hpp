@@ -96,6 +96,11 @@ file_reader filesystem_reader();
 // Load, merge (`extends`, relative to the extending file), and validate.
 load_result load_policy(const std::string& path, const file_reader& read = filesystem_reader());
 
+// "5060/udp", "10000-20000/udp", "69/tcp+udp"
+std::string describe_ports(const service_def& s);
+// "localhost, trusted, lan" (most trusted first), or "no zone".
+std::string describe_zones(zone_set zones);
+
 // The built-in service names every shipped policy defines (a contract with site files).
 const std::vector<std::string>& builtin_service_names();
 
