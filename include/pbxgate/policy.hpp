@@ -73,6 +73,8 @@ struct engine_settings {
     std::uint32_t copy_range = 512;               // bytes of each packet copied to us
     std::string log_level = "info";
     std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
+    std::string metrics = "127.0.0.1:9477";       // Prometheus endpoint ADDRESS:PORT; "" turns it off
+    std::string log_format = "text";              // "text", or "json" (one object per line)
 };
 
 struct policy {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "metrics/listen_address.hpp"
 #include "policy/toml_values.hpp"
 
 namespace pbxgate::policy_detail {
@@ -102,7 +103,8 @@ verdict to_verdict(const std::string& s) { return s == "accept" ? verdict::accep
 void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
     check_known_keys(engine,
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
-                      "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second"},
+                      "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
+                      "metrics", "log_format"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -140,6 +142,15 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
                 e.log_level = std::move(*v);
         } else if (name == "drop_log_per_second") {
             if (const auto v = read_uint(node, 0, 1000000, ctx)) e.drop_log_per_second = *v;
+        } else if (name == "metrics") {
+            auto v = read_string(node, ctx);
+            std::string why;
+            if (v && !v->empty() && !parse_listen_address(*v, &why))
+                diag.error(ctx.at(node), "engine.metrics: " + why + ", or \"\" to turn the endpoint off");
+            else if (v)
+                e.metrics = std::move(*v);
+        } else if (name == "log_format") {
+            if (auto v = read_choice(node, {"text", "json"}, ctx)) e.log_format = std::move(*v);
         }
     }
 }

@@ -112,7 +112,8 @@ TEST_CASE("zone lists and engine keys set by a site replace the inherited ones",
     const auto p = load_ok({{"base.toml", base_text},
                             {"site.toml", "extends = \"base.toml\"\n[zones]\nlan = [\"192.0.2.0/24\", \"2001:db8:1::/48\"]\n"
                                           "[engine]\nqueue_maxlen = 100\nplacement = \"router\"\n"
-                                          "protected = [\"192.0.2.10\"]\n"}},
+                                          "protected = [\"192.0.2.10\"]\nmetrics = \"[::1]:9100\"\n"
+                                          "log_format = \"json\"\n"}},
                            "site.toml");
     REQUIRE(p.zones.lan.size() == 2);
     CHECK(to_string(p.zones.lan[0]) == "192.0.2.0/24");
@@ -124,6 +125,8 @@ TEST_CASE("zone lists and engine keys set by a site replace the inherited ones",
     CHECK(p.engine.place == placement::router);
     REQUIRE(p.engine.protected_addresses.size() == 1);
     CHECK(p.engine.default_verdict == verdict::drop);  // default
+    CHECK(p.engine.metrics == "[::1]:9100");
+    CHECK(p.engine.log_format == "json");
 }
 
 TEST_CASE("a chain of three files merges in order, paths relative to each file", "[policy][merge]") {
