@@ -66,3 +66,101 @@ testbed_require_root() {
   fi
   ip netns del "pbxg-probe-$$"
 }
+
+# --- Running the engine and the probes in a testbed (tests/integration/e2e_*.sh, scripts/demo)
+# Every helper below is bounded in time, and everything it starts is recorded so that
+# testbed_cleanup (call it from an EXIT trap) kills it, even when a test fails midway.
+TB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TB_PROBE=$TB_SRC/tests/integration/probe.py
+TB_PIDS=()
+TB_ENGINE_PID=""
+TB_TMP=""
+
+# testbed_start TAG: testbed_up, plus a private temp dir ($TB_TMP) for logs and stats.
+testbed_start() {
+  testbed_up "$1"
+  TB_TMP=$(mktemp -d "/tmp/pbxgate-$1.XXXXXX")
+}
+
+# testbed_cleanup: kills every process the helpers started, removes the namespaces (and the
+# firewall rules inside them) and the temp dir. Keeps the caller's exit status.
+testbed_cleanup() {
+  local rc=$? p
+  for p in "${TB_PIDS[@]}" $TB_ENGINE_PID; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${TB_PIDS[@]}" $TB_ENGINE_PID; do { wait "$p"; } 2>/dev/null || true; done
+  [ -n "${TB_TAG:-}" ] && testbed_down "$TB_TAG"
+  if [ -n "$TB_TMP" ] && [ -z "${TB_KEEP_TMP:-}" ]; then rm -rf "$TB_TMP"; fi
+  return "$rc"
+}
+
+# tb_wait_for SECONDS COMMAND...: polls every 0.05 s until COMMAND succeeds; 1 on timeout.
+tb_wait_for() {
+  local tries=$(($1 * 20)) i
+  shift
+  for ((i = 0; i < tries; i++)); do
+    if "$@"; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# testbed_rules POLICY [pbxgate-rules apply options...]: the steering rules, in the PBX namespace.
+testbed_rules() {
+  local policy=$1
+  shift
+  ip netns exec "$TB_PBX" env PBXGATE="$PBXGATE" bash "$TB_SRC/scripts/pbxgate-rules" apply --policy "$policy" "$@" 2>/dev/null
+}
+
+# testbed_serve TCP_PORTS UDP_PORTS [NAMESPACE]: probe.py serve (TCP accept, UDP echo) in the
+# PBX namespace (or NAMESPACE), waits until it listens.
+testbed_serve() {
+  local ns=${3:-$TB_PBX} ready
+  ready=$TB_TMP/serve-ready-$RANDOM
+  ip netns exec "$ns" python3 "$TB_PROBE" serve --tcp "$1" --udp "$2" --ready "$ready" &
+  TB_PIDS+=($!)
+  tb_wait_for 10 test -f "$ready" || { echo "testbed: probe server did not start" >&2; return 1; }
+}
+
+# testbed_engine_start LOG [pbxgate run options...]: starts the engine in the PBX namespace,
+# output to LOG; returns once its queue is bound (TB_ENGINE_PID is its pid).
+testbed_engine_start() {
+  local log=$1
+  shift
+  ip netns exec "$TB_PBX" "$PBXGATE" run "$@" >>"$log" 2>&1 &
+  TB_ENGINE_PID=$!
+  if ! tb_wait_for 10 grep -qs "queue(s) bound" "$log"; then
+    echo "testbed: the engine did not bind its queue; its log:" >&2
+    cat "$log" >&2
+    return 1
+  fi
+}
+
+# testbed_engine_stop [SIGNAL]: signals the engine (default TERM), waits (at most 10 s, then
+# SIGKILL) and sets TB_ENGINE_RC to its exit status (128+N for signal N). Not in $(...):
+# only this shell can wait for its child.
+testbed_engine_stop() {
+  local sig=${1:-TERM} pid=$TB_ENGINE_PID rc=0
+  TB_ENGINE_RC=""
+  [ -n "$pid" ] || return 1
+  # One group with stderr silenced: bash reports "Killed" whenever it reaps the child.
+  {
+    kill -s "$sig" "$pid" || true
+    if ! tb_wait_for 10 eval '! kill -0 '"$pid"; then kill -9 "$pid" || true; fi
+    wait "$pid" || rc=$?
+  } 2>/dev/null
+  TB_ENGINE_PID=""
+  # shellcheck disable=SC2034 # read by the caller
+  TB_ENGINE_RC=$rc
+}
+
+# testbed_engine_stats FILE: asks the running engine for a report (SIGUSR1) and waits until
+# FILE (its --stats-file) has been rewritten.
+testbed_engine_stats() {
+  local file=$1
+  rm -f "$file"  # the engine writes FILE.tmp then renames it, so FILE appears whole
+  kill -USR1 "$TB_ENGINE_PID"
+  tb_wait_for 5 test -s "$file" || { echo "testbed: no stats file $file" >&2; return 1; }
+}
+
+# testbed_probe NAMESPACE: probe.py check in NAMESPACE (probes JSON on stdin, results on stdout).
+testbed_probe() { ip netns exec "$1" python3 "$TB_PROBE" check; }
