@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "engine/drop_log.hpp"
+#include "engine/engine_observer.hpp"
+#include "engine/log_setup.hpp"
 #include "engine/privileges.hpp"
 #include "engine/stats_report.hpp"
 #include "engine/worker.hpp"
@@ -67,10 +69,6 @@ private:
     std::chrono::steady_clock::time_point refilled_{};
 };
 
-void set_log_level(const std::string& level) {
-    spdlog::set_level(spdlog::level::from_str(level));
-}
-
 class pid_file_guard {
 public:
     explicit pid_file_guard(std::string path) : path_(std::move(path)) {
@@ -113,9 +111,13 @@ public:
                      options_.policy_path, pub->generation, backends_.size(),
                      options_.mode.value_or(eng.mode) == engine_mode::monitor ? "monitor" : "enforce",
                      fail == fail_mode::open ? "open" : "closed");
+        std::vector<const worker_counters*> counters;
+        for (auto& w : workers_) counters.push_back(&w->counters());
+        observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
     }
 
     void stop() {
+        observer_.stop();
         stop_ = true;
         for (auto& t : threads_) t.join();
         threads_.clear();
@@ -123,7 +125,9 @@ public:
     }
 
     void reload() {
+        observer_.reloading();
         const reload_outcome r = reload_policy(options_.policy_path, slot_);
+        observer_.reloaded(r.ok, *slot_.current());
         if (!r.ok) {
             ++reload_failures_;
             for (const diagnostic& d : r.errors) spdlog::error("{}", d.to_string());
@@ -132,7 +136,7 @@ public:
         }
         ++reloads_;
         const engine_settings& eng = slot_.current()->policy->engine();
-        set_log_level(eng.log_level);
+        configure_logging(eng.log_format, eng.log_level);
         budget_.set_rate(eng.drop_log_per_second);
         spdlog::info("reloaded {}: generation {}: {}", options_.policy_path, r.generation, r.summary);
     }
@@ -190,6 +194,7 @@ private:
     std::chrono::steady_clock::time_point last_suppressed_report_{};
     std::uint64_t reloads_ = 0;
     std::uint64_t reload_failures_ = 0;
+    engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
 }  // namespace
@@ -201,7 +206,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         spdlog::error("{}: {} error(s), not starting", options.policy_path, loaded.errors.size());
         return 1;
     }
-    set_log_level(loaded.value->engine.log_level);
+    configure_logging(loaded.value->engine.log_format, loaded.value->engine.log_level);
 
     // Signals are taken synchronously by the main thread (sigtimedwait); block them before
     // any thread starts so every worker inherits the mask.
