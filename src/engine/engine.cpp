@@ -14,6 +14,7 @@
 #include "engine/drop_log.hpp"
 #include "engine/engine_observer.hpp"
 #include "engine/log_setup.hpp"
+#include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
 #include "engine/stats_report.hpp"
 #include "engine/worker.hpp"
@@ -114,6 +115,7 @@ public:
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
+        reason_budget_.set_limits(eng.drop_log_per_reason);
     }
 
     void stop() {
@@ -138,6 +140,7 @@ public:
         const engine_settings& eng = slot_.current()->policy->engine();
         configure_logging(eng.log_format, eng.log_level);
         budget_.set_rate(eng.drop_log_per_second);
+        reason_budget_.set_limits(eng.drop_log_per_reason);
         spdlog::info("reloaded {}: generation {}: {}", options_.policy_path, r.generation, r.summary);
     }
 
@@ -147,7 +150,7 @@ public:
         for (auto& w : workers_) {
             drop_record rec;
             while (w->drops().pop(rec)) {
-                if (!budget_.take(now)) continue;
+                if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
                 // Service ids belong to a generation: name it only when it is the current one.
                 const std::string_view name =
                     rec.generation == pub->generation ? pub->policy->service_name(rec.service) : std::string_view{};
@@ -155,7 +158,7 @@ public:
             }
         }
         if (now - last_suppressed_report_ >= std::chrono::seconds(10)) {
-            if (const auto n = budget_.take_suppressed()) spdlog::warn("{} drop log lines suppressed (rate limit)", n);
+            if (const auto n = budget_.take_suppressed() + reason_budget_.take_suppressed()) spdlog::warn("{} drop log lines suppressed (rate limit)", n);
             last_suppressed_report_ = now;
         }
     }
@@ -191,6 +194,7 @@ private:
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
     line_budget budget_;
+    reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
     std::uint64_t reloads_ = 0;
     std::uint64_t reload_failures_ = 0;

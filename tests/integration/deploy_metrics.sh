@@ -4,7 +4,8 @@
 # exactly that many packets and bytes in pbxgate_packets_total / pbxgate_bytes_total
 # {verdict, service, zone}; reloads (good and refused) move the generation and the reload
 # counters; `pbxgate stats` prints the same numbers; log_format = "json" makes every log
-# line a JSON object; promtool lints the scrape when it is installed.
+# line a JSON object; drop_log_per_reason silences one reason; promtool lints the scrape
+# when it is installed.
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
@@ -22,6 +23,7 @@ blocked = ["203.0.113.200/32", "2001:db8:3::200/128"]
 [engine]
 metrics = "127.0.0.1:9477"
 log_format = "json"
+drop_log_per_reason = { blocked = 0 }
 $1
 TOML
 }
@@ -107,4 +109,7 @@ PY
 )
 expect_eq "log lines that are not JSON records" 0 "$bad"
 expect_contains "engine log" '"msg":"reload' "$(cat "$log")"
+# drop_log_per_reason = { blocked = 0 } silences the blocked stream's line, not the others.
+expect_contains "drop log: the unclaimed port" "drop (no_service)" "$(cat "$log")"
+if grep -q "drop (blocked)" "$log"; then fail "drop_log_per_reason blocked = 0 still logged a blocked drop"; else pass; fi
 finish

@@ -42,6 +42,12 @@ ip -n $inet -6 route add default via 2001:db8:3::1
 ip -n $pbx route add default via 192.0.2.254
 ip -n $pbx -6 route add default via 2001:db8:1::fe
 ip netns exec $router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+# Resolve every neighbour before the probes, so their timeouts measure the filter, not ND/ARP.
+for target in 203.0.113.10 198.51.100.7 2001:db8:3::10 192.0.2.10 192.0.2.20 2001:db8:1::10; do
+  ip netns exec $router ping -c1 -W2 -q "$target" >/dev/null 2>&1 || true
+done
+ip netns exec $inet ping -c1 -W2 -q 203.0.113.1 >/dev/null 2>&1 || true
+ip netns exec $inet ping -c1 -W2 -q 2001:db8:3::1 >/dev/null 2>&1 || true
 
 policy=$TB_TMP/router.toml
 cat >"$policy" <<TOML
@@ -73,7 +79,7 @@ import json, os, sys
 sys.path.insert(0, os.environ["PBXGATE_SOURCE_DIR"] + "/tests/integration")
 import probe
 def p(i, proto, src, dst, port):
-    return {"id": i, "proto": proto, "src": src, "dst": dst, "port": port, "timeout": 1.0}
+    return {"id": i, "proto": proto, "src": src, "dst": dst, "port": port, "timeout": 2.0}
 plan = {sys.argv[1]: [
     p("internet-sip-v4", "udp", "203.0.113.10", "192.0.2.10", 5060),
     p("internet-sip-v6", "udp", "2001:db8:3::10", "2001:db8:1::10", 5060),
