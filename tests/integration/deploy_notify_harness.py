@@ -3,8 +3,9 @@
 (WATCHDOG_USEC), then SIGHUP (reload) and SIGTERM, recording every notification.
 
   deploy_notify_harness.py SOCKET_PATH LOG -- COMMAND...
+HARNESS_RELOAD_CMD (a shell command, e.g. the unit's ExecReload) replaces the SIGHUP.
 Prints one JSON object: messages (in order), ready_before_hup, reload_pair (RELOADING=1
-then READY=1 after the SIGHUP), watchdog_pings, stopping, exit_code. Bounded: at most
+then READY=1 after the reload), watchdog_pings, stopping, exit_code, reload_exit. Bounded: at most
 ~25 s whatever the engine does.
 """
 import json
@@ -47,8 +48,20 @@ with open(log_path, "ab") as log:
     ready = collect(10, "READY=1")
     collect(2)  # watchdog pings and STATUS updates
     pings_before_hup = messages.count("WATCHDOG=1")
-    p.send_signal(signal.SIGHUP)
+    reload_cmd = os.environ.get("HARNESS_RELOAD_CMD")
     start = len(messages)
+    reload_exit = None
+    if reload_cmd:
+        # The unit's ExecReload, run while notifications keep arriving.
+        r = subprocess.Popen(reload_cmd, shell=True, stdout=log, stderr=log)
+        collect(0.5)
+        try:
+            reload_exit = r.wait(15)
+        except subprocess.TimeoutExpired:
+            r.kill()
+            reload_exit = "timeout"
+    else:
+        p.send_signal(signal.SIGHUP)
     collect(5, "READY=1")
     after = messages[start:]
     reload_pair = "RELOADING=1" in after and "READY=1" in after[after.index("RELOADING=1"):] if "RELOADING=1" in after else False
@@ -68,4 +81,5 @@ print(json.dumps({
     "status": [m for m in messages if m.startswith("STATUS=")],
     "stopping": "STOPPING=1" in messages,
     "exit_code": code,
+    "reload_exit": reload_exit,
 }))

@@ -79,6 +79,8 @@ expand() { sed -e 's/^[+-]//' -e "s|\${PBXGATE_POLICY}|$PBXGATE_POLICY|g" -e "s|
 mapfile -t pre < <(sed -n 's/^ExecStartPre=//p' "$unit" | expand)
 start=$(sed -n 's/^ExecStart=//p' "$unit" | expand)
 stop_post=$(sed -n 's/^ExecStopPost=//p' "$unit" | expand)
+reload_cmd=$(sed -n 's/^ExecReload=//p' "$unit" | expand)
+[ "$(wc -l <<<"$reload_cmd")" = 1 ] && pass || fail "expected one ExecReload line, got: $reload_cmd"
 [ -d /run/pbxgate ] || { mkdir -p /run/pbxgate && made_run_dir=true; }  # RuntimeDirectory=
 ip netns add "$ns"
 ip -n "$ns" link set lo up
@@ -88,10 +90,11 @@ for cmd in "${pre[@]}"; do
 done
 expect_contains "steering rules after ExecStartPre" "PBXGATE-INPUT" "$(ip netns exec "$ns" iptables -S)"
 # shellcheck disable=SC2086
-r=$(ip netns exec "$ns" python3 "$PBXGATE_SOURCE_DIR/tests/integration/deploy_notify_harness.py" \
+r=$(ip netns exec "$ns" env HARNESS_RELOAD_CMD="$reload_cmd" python3 "$PBXGATE_SOURCE_DIR/tests/integration/deploy_notify_harness.py" \
       "$work/notify.sock" "$work/engine.log" -- $start)
 expect_eq "READY=1 once bound" True "$(json_get "$r" ready_before_hup)"
-expect_eq "RELOADING=1 then READY=1 around SIGHUP" True "$(json_get "$r" reload_pair)"
+expect_eq "RELOADING=1 then READY=1 around ExecReload" True "$(json_get "$r" reload_pair)"
+expect_eq "ExecReload ($reload_cmd) exit code" 0 "$(json_get "$r" reload_exit)"
 expect_eq "STOPPING=1 at SIGTERM" True "$(json_get "$r" stopping)"
 expect_eq "exit code after SIGTERM" 0 "$(json_get "$r" exit_code)"
 pings=$(json_get "$r" watchdog_pings)
