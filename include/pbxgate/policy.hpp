@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pbxgate/address.hpp"
@@ -73,6 +74,11 @@ struct engine_settings {
     std::uint32_t copy_range = 512;               // bytes of each packet copied to us
     std::string log_level = "info";
     std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
+    // Tighter limits for some reasons (lines per second), within drop_log_per_second:
+    // e.g. a scanner's zone_not_allowed flood must not crowd out every other drop line.
+    std::vector<std::pair<reason, std::uint32_t>> drop_log_per_reason;
+    std::string metrics = "127.0.0.1:9477";       // Prometheus endpoint ADDRESS:PORT; "" turns it off
+    std::string log_format = "text";              // "text", or "json" (one object per line)
 };
 
 struct policy {
