@@ -72,6 +72,9 @@ void register_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--stats-interval", c->stats_interval, "log statistics every N seconds (0: on SIGUSR1 and at exit)");
     cmd->add_option("--stats-file", c->options.stats_file, "also write statistics as JSON to this file");
     cmd->add_option("--pid-file", c->options.pid_file, "write the engine's pid here (for pbxgate reload)");
+    cmd->add_option("--user", c->options.user,
+                    "after binding the queues, run as this user (keeping only CAP_NET_ADMIN); "
+                    "the stats and pid files must then be writable by it");
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

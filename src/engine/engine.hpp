@@ -23,6 +23,10 @@ struct run_options {
     std::chrono::seconds stats_interval{0};  // 0: only on SIGUSR1 and at exit
     std::string stats_file;                // JSON status written at each report
     std::string pid_file;
+    // Once the queues are bound: keep CAP_NET_ADMIN only, set no_new_privs, and become
+    // `user` when given (engine/privileges.hpp). Off for in-process tests with fake backends.
+    bool drop_privileges = true;
+    std::string user;
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the
