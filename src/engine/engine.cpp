@@ -125,6 +125,7 @@ public:
         const engine_settings& eng = pub->policy->engine();
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
+        if (options_.drop_privileges) drop_privileges(options_.user);  // before any thread: caps are per thread
         worker_settings ws;
         ws.mode = options_.mode;
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
