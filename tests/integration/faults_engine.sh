@@ -100,10 +100,11 @@ expect_eq "no_new_privs on every thread" 1 "$(status_field NoNewPrivs)"
 expect_eq "verdicts with reduced privileges" "$judged" "$(probe_result)"
 stop_engine
 if id nobody >/dev/null 2>&1 && ip netns exec "$pbx" setpriv --reuid=nobody test -r "$policy" 2>/dev/null; then
-  # The stats file is written after the drop: its directory must be the user's.
+  # The stats and pid files (and the reload status beside it) are written after the drop:
+  # their directory must be the user's.
   mkdir "$tmp/nobody" && chown nobody "$tmp/nobody"
   stats_file=$tmp/nobody/stats.json
-  start_engine "$policy" --user nobody
+  start_engine "$policy" --user nobody --pid-file "$tmp/nobody/pbxgate.pid"
   nobody_uid=$(id -u nobody)
   expect_eq "--user nobody: uid of every thread" "$nobody_uid	$nobody_uid	$nobody_uid	$nobody_uid" "$(awk '$1 == "Uid:" {print $2 "\t" $3 "\t" $4 "\t" $5}' /proc/"$engine_pid"/task/*/status | sort -u)"
   expect_eq "--user nobody: effective capabilities" 0000000000001000 "$(status_field CapEff)"
