@@ -12,12 +12,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
-TB_TAG=rtr
+TB_TAG=rtr$$
 TB_TMP=$(mktemp -d /tmp/pbxgate-rtr.XXXXXX)
 trap testbed_cleanup EXIT
-testbed_down rtr 2>/dev/null || true
+testbed_down "$TB_TAG" 2>/dev/null || true
 
-inet=pbxg-rtr-inet router=pbxg-rtr-router pbx=pbxg-rtr-pbx
+inet=pbxg-$TB_TAG-inet router=pbxg-$TB_TAG-router pbx=pbxg-$TB_TAG-pbx
 for ns in $inet $router $pbx; do
   ip netns add $ns
   ip -n $ns link set lo up
