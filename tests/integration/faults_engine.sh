@@ -86,8 +86,13 @@ ip netns exec "$pbx" python3 "$here/probe.py" serve --tcp 22 --udp 5060,4569 --r
 helper_pids+=($!)
 wait_for 10 test -f "$tmp/serve.ready" || { fail "probe server did not start"; exit 1; }
 # The policy lives in our temp dir so we can delete it; it extends the testbed policy.
+# The whole extends chain is copied here (mode 644 in a 755 dir) so that `--user nobody`
+# can read every file of it, wherever the checkout lives (a clone under /root is 700).
 policy=$tmp/site.toml
-printf 'extends = "%s"\n' "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml" >"$policy"
+cp "$PBXGATE_SOURCE_DIR/policies/freepbx.toml" "$tmp/freepbx.toml"
+sed 's|^extends = .*|extends = "freepbx.toml"|' "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml" >"$tmp/testbed.toml"
+chmod 644 "$tmp/freepbx.toml" "$tmp/testbed.toml"
+printf 'extends = "%s"\n' "$tmp/testbed.toml" >"$policy"
 chmod 644 "$policy"
 rules "$policy"
 
@@ -99,7 +104,7 @@ expect_eq "bounding set of every thread" 0000000000001000 "$(status_field CapBnd
 expect_eq "no_new_privs on every thread" 1 "$(status_field NoNewPrivs)"
 expect_eq "verdicts with reduced privileges" "$judged" "$(probe_result)"
 stop_engine
-if id nobody >/dev/null 2>&1 && ip netns exec "$pbx" setpriv --reuid=nobody test -r "$policy" 2>/dev/null; then
+if id nobody >/dev/null 2>&1 && ip netns exec "$pbx" setpriv --reuid=nobody sh -c "test -r \"$policy\" && test -r \"$tmp/testbed.toml\" && test -r \"$tmp/freepbx.toml\"" 2>/dev/null; then
   # The stats and pid files (and the reload status beside it) are written after the drop:
   # their directory must be the user's.
   mkdir "$tmp/nobody" && chown nobody "$tmp/nobody"
