@@ -73,6 +73,13 @@ struct engine_settings {
     std::uint32_t copy_range = 512;               // bytes of each packet copied to us
     std::string log_level = "info";
     std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
+    // Flow offload (issue 8, see src/offload/offload_marks.hpp): accepted packets of a flow
+    // of an offload service judged before the kernel carries the rest of it.
+    std::uint32_t offload_after = 1;
+    // Drop-offload: a dropped flow is marked too, so the kernel drops the rest of it. Off by
+    // default: offloaded drops leave the engine's drop log and counters.
+    bool offload_drops = false;
+    std::uint32_t mark_mask = 0x00f00000;         // the packet/connection mark bits pbxgate may use
 };
 
 struct policy {

@@ -55,6 +55,7 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p)
         const auto id = static_cast<service_id>(c->names_.size());
         c->names_.push_back(s.name);
         c->allowed_zones_[id] = s.allow;
+        c->offload_[id] = s.offload;
         const auto mask = static_cast<unsigned>(s.proto);
         for (std::size_t t = 0; t < 2; ++t) {
             if (!(mask & (1u << t))) continue;  // proto_mask bit 0 = tcp, bit 1 = udp, as the tables

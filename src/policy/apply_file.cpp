@@ -102,7 +102,8 @@ verdict to_verdict(const std::string& s) { return s == "accept" ? verdict::accep
 void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
     check_known_keys(engine,
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
-                      "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second"},
+                      "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
+                      "offload_after", "offload_drops", "mark_mask"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -140,6 +141,12 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
                 e.log_level = std::move(*v);
         } else if (name == "drop_log_per_second") {
             if (const auto v = read_uint(node, 0, 1000000, ctx)) e.drop_log_per_second = *v;
+        } else if (name == "offload_after") {
+            if (const auto v = read_uint(node, 1, 1000000, ctx)) e.offload_after = *v;
+        } else if (name == "offload_drops") {
+            if (const auto v = read_bool(node, ctx)) e.offload_drops = *v;
+        } else if (name == "mark_mask") {
+            if (const auto v = read_mark_mask(node, ctx)) e.mark_mask = *v;
         }
     }
 }
