@@ -21,7 +21,11 @@ class compiled_policy {
 public:
     // Builds the tables. Expects a validated policy (load_policy's output); may throw
     // std::bad_alloc, which is fine: compilation runs off the packet path.
-    static std::unique_ptr<const compiled_policy> compile(const policy& p);
+    // With `previous` (a reload), service ids are stable across generations: a service that
+    // `previous` knows (by name, even one removed earlier) keeps its id, and a new one takes
+    // an id never used before, so per-service counters and drop-log names indexed by id stay
+    // right across reloads. Only when all 255 ids have been used is a retired id reused.
+    static std::unique_ptr<const compiled_policy> compile(const policy& p, const compiled_policy* previous = nullptr);
 
     decision classify(const packet_view& pkt, const packet_meta& meta) const noexcept;
 
@@ -33,8 +37,14 @@ public:
     // The service's `offload` setting (flow offload, issue 8); false for no_service_id.
     bool offloads(service_id s) const noexcept { return offload_[s]; }
 
-    std::string_view service_name(service_id s) const noexcept;  // "" for no_service_id
-    std::size_t service_count() const noexcept { return names_.size() - 1; }
+    // "" for no_service_id and ids never assigned. A retired id (its service was removed by
+    // a reload) keeps its last name, so counters gathered before the removal stay labelled.
+    std::string_view service_name(service_id s) const noexcept;
+    // Enabled services. Without a previous generation their ids are 1..service_count();
+    // after reloads ids may have gaps: iterate 1..service_id_limit()-1 and test is_active().
+    std::size_t service_count() const noexcept { return active_count_; }
+    std::size_t service_id_limit() const noexcept { return names_.size(); }
+    bool is_active(service_id s) const noexcept { return s < names_.size() && active_[s]; }
     const engine_settings& engine() const noexcept { return engine_; }
     const policy& source() const noexcept { return source_; }
 
@@ -50,7 +60,9 @@ private:
     std::array<bool, 256> offload_{};                                   // service id -> offload
     zone_map zones_;
     zone_map protected_;      // router placement: destinations judged (zone::blocked = protected)
-    std::vector<std::string> names_{""};  // names_[0] is "no service"
+    std::vector<std::string> names_{""};  // names_[0] is "no service"; retired ids keep their name
+    std::array<bool, 256> active_{};      // ids of the enabled services
+    std::size_t active_count_ = 0;
     engine_settings engine_;
     policy source_;           // kept for explain, diffs on reload and the metrics labels
 };

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/load_or_report.hpp"
 #include "engine/engine.hpp"
+#include "reload/reload_status.hpp"
 
 namespace pbxgate::cli {
 namespace {
@@ -17,6 +18,7 @@ struct run_cli {
     std::string mode;
     std::string fail;
     unsigned stats_interval = 0;
+    unsigned watch_quiet_ms = 200;
     bool check_only = false;
 };
 
@@ -54,6 +56,7 @@ int run(run_cli& c) {
     if (!c.mode.empty()) c.options.mode = c.mode == "monitor" ? engine_mode::monitor : engine_mode::enforce;
     if (!c.fail.empty()) c.options.fail = c.fail == "open" ? fail_mode::open : fail_mode::closed;
     c.options.stats_interval = std::chrono::seconds(c.stats_interval);
+    c.options.watch_quiet = std::chrono::milliseconds(c.watch_quiet_ms);
     return run_engine(c.options);
 }
 
@@ -71,7 +74,15 @@ void register_run_command(CLI::App& app, int& exit_code) {
         ->check(CLI::IsMember({"open", "closed"}));
     cmd->add_option("--stats-interval", c->stats_interval, "log statistics every N seconds (0: on SIGUSR1 and at exit)");
     cmd->add_option("--stats-file", c->options.stats_file, "also write statistics as JSON to this file");
-    cmd->add_option("--pid-file", c->options.pid_file, "write the engine's pid here (for pbxgate reload)");
+    c->options.pid_file = default_pid_file();
+    cmd->add_option("--pid-file", c->options.pid_file,
+                    "write the engine's pid here, and each reload's outcome beside it (X.pid -> X.reload-status), "
+                    "for pbxgate reload; \"\" for none")
+        ->capture_default_str();
+    cmd->add_option("--watch-quiet", c->watch_quiet_ms,
+                    "reload when the policy files changed on disk and then stayed quiet this many ms (0: SIGHUP only)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 60000u));
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

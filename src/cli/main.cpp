@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     register_explain_command(app, exit_code);
     register_replay_command(app, exit_code);
     register_run_command(app, exit_code);
+    register_reload_command(app, exit_code);
     register_rules_command(app);
     try {
         app.parse(argc, argv);

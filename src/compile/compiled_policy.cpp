@@ -41,19 +41,61 @@ constexpr decision make(verdict v, reason r, zone z, service_id s = no_service_i
     return decision{v, r, z, s};
 }
 
+// Ids for the enabled services of `p`, in policy order: see compile()'s contract.
+std::vector<service_id> assign_service_ids(const policy& p, const compiled_policy* previous,
+                                           std::vector<std::string>& names) {
+    if (previous)
+        for (std::size_t id = 1; id < previous->service_id_limit(); ++id)
+            names.emplace_back(previous->service_name(static_cast<service_id>(id)));
+    std::array<bool, 256> taken{};
+    std::vector<service_id> ids;
+    for (const auto& s : p.services) {
+        if (!s.enabled) continue;
+        if (ids.size() == 255)
+            throw std::invalid_argument("policy has more than 255 enabled services; service '" + s.name +
+                                        "' does not fit");
+        service_id id = no_service_id;
+        for (std::size_t known = 1; known < names.size(); ++known)
+            if (names[known] == s.name && !taken[known]) {
+                id = static_cast<service_id>(known);
+                break;
+            }
+        ids.push_back(id);
+        if (id != no_service_id) taken[id] = true;
+    }
+    // New services: a fresh id while there is one, else the lowest id no service holds now.
+    std::size_t i = 0;
+    for (const auto& s : p.services) {
+        if (!s.enabled) continue;
+        service_id& id = ids[i++];
+        if (id != no_service_id) continue;
+        if (names.size() < 256) {
+            id = static_cast<service_id>(names.size());
+            names.push_back(s.name);
+        } else {
+            std::size_t free_id = 1;
+            while (taken[free_id]) ++free_id;  // exists: at most 255 services hold ids
+            id = static_cast<service_id>(free_id);
+            names[free_id] = s.name;
+        }
+        taken[id] = true;
+    }
+    return ids;
+}
+
 }  // namespace
 
-std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p) {
+std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p, const compiled_policy* previous) {
     // The constructor is private: make_unique cannot reach it.
     std::unique_ptr<compiled_policy> c(new compiled_policy());
 
+    const std::vector<service_id> ids = assign_service_ids(p, previous, c->names_);
+    std::size_t next = 0;
     for (const auto& s : p.services) {
         if (!s.enabled) continue;  // a disabled service is absent: its ports fall to the default
-        if (c->names_.size() > 255)
-            throw std::invalid_argument("policy has more than 255 enabled services; service '" + s.name +
-                                        "' does not fit");
-        const auto id = static_cast<service_id>(c->names_.size());
-        c->names_.push_back(s.name);
+        const service_id id = ids[next++];
+        c->active_[id] = true;
+        ++c->active_count_;
         c->allowed_zones_[id] = s.allow;
         c->offload_[id] = s.offload;
         const auto mask = static_cast<unsigned>(s.proto);

@@ -22,7 +22,10 @@ struct run_options {
     std::optional<fail_mode> fail;         // overrides [engine] fail
     std::chrono::seconds stats_interval{0};  // 0: only on SIGUSR1 and at exit
     std::string stats_file;                // JSON status written at each report
-    std::string pid_file;
+    std::string pid_file;                  // empty: none (then `pbxgate reload` cannot reach us)
+    // Reload when the policy files have been quiet this long after a change on disk;
+    // 0: do not watch the files (SIGHUP only).
+    std::chrono::milliseconds watch_quiet{200};
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the
@@ -31,7 +34,9 @@ using backend_factory =
     std::function<std::unique_ptr<queue_backend>(std::uint16_t queue, const engine_settings& engine, fail_mode fail)>;
 backend_factory nfqueue_backend_factory();
 
-// Runs until SIGTERM/SIGINT. Returns the process exit code.
+// Runs until SIGTERM/SIGINT. Reloads on SIGHUP and when a policy file changes; writes the
+// outcome of each attempt beside the pid file (reload/reload_status.hpp). Returns the
+// process exit code.
 int run_engine(const run_options& options, const backend_factory& make_backend = nfqueue_backend_factory());
 
 }  // namespace pbxgate

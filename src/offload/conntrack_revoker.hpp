@@ -45,3 +45,11 @@ struct revoke_result {
 revoke_result revoke_offloads(const offload_marks& marks);
 
 }  // namespace pbxgate
+
+namespace pbxgate {
+
+// The reload thread's call (after a successful reload's publish and grace period): revokes
+// with the new policy's mask, logs the outcome, returns how many offloads it revoked.
+std::uint64_t revoke_offloads_after_reload(std::uint32_t mark_mask);
+
+}  // namespace pbxgate

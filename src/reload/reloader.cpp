@@ -1,5 +1,6 @@
 #include "reload/reloader.hpp"
 
+#include <chrono>
 #include <exception>
 
 #include "reload/policy_diff.hpp"
@@ -8,6 +9,7 @@ namespace pbxgate {
 
 reload_outcome reload_policy(const std::string& path, policy_slot& slot, const file_reader& read) {
     reload_outcome out;
+    const auto started = std::chrono::steady_clock::now();
     // The publisher is the only thread that frees policies, so it may read the current one
     // without being an RCU reader.
     const published_policy* before = slot.current();
@@ -20,7 +22,8 @@ reload_outcome reload_policy(const std::string& path, policy_slot& slot, const f
     }
     std::unique_ptr<const compiled_policy> next;
     try {
-        next = compiled_policy::compile(*loaded.value);
+        // The previous generation lends its service ids: counters indexed by id stay right.
+        next = compiled_policy::compile(*loaded.value, before->policy.get());
     } catch (const std::exception& e) {
         out.errors.push_back({{path, 0, 0}, std::string("cannot compile the policy: ") + e.what()});
         out.files = before->policy->source().files;
@@ -30,6 +33,7 @@ reload_outcome reload_policy(const std::string& path, policy_slot& slot, const f
     out.files = next->source().files;
     out.generation = slot.publish(std::move(next));
     out.ok = true;
+    out.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     return out;
 }
 

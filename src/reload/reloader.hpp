@@ -2,6 +2,7 @@
 // errors changes nothing: the running one stays in force.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct reload_outcome {
     std::vector<diagnostic> errors;       // why it was refused
     std::string summary;                  // what changed, when ok
     std::vector<std::string> files;       // every file the policy now reads (to watch)
+    std::chrono::microseconds duration{0};  // load + compile + publish (grace period included), when ok
 };
 
 // Must be called from a thread that is not an RCU reader (it waits for a grace period).

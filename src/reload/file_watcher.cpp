@@ -1,0 +1,104 @@
+#include "reload/file_watcher.hpp"
+
+#include <limits.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+namespace pbxgate {
+namespace {
+
+// Everything that can put new content at a watched name, or take it away: a write in
+// place (CLOSE_WRITE), a rename over it (MOVED_TO), a new file (CREATE), a removal
+// (DELETE, MOVED_FROM: the reload that follows reports the missing file and keeps the
+// running policy). IN_MODIFY alone is not a finished write.
+constexpr std::uint32_t watch_mask =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
+
+// The paths to watch for one file: as written, and where a symlink leads.
+std::vector<std::filesystem::path> spellings(const std::string& file) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> out;
+    const auto absolute = std::filesystem::absolute(file, ec).lexically_normal();
+    if (ec) return out;
+    out.push_back(absolute);
+    const auto canonical = std::filesystem::weakly_canonical(absolute, ec);
+    if (!ec && canonical != absolute) out.push_back(canonical);
+    return out;
+}
+
+}  // namespace
+
+file_watcher::file_watcher(std::chrono::milliseconds quiet) : quiet_(quiet) {
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+}
+
+file_watcher::~file_watcher() {
+    if (fd_ >= 0) close(fd_);
+}
+
+std::vector<std::string> file_watcher::watch(const std::vector<std::string>& files) {
+    std::vector<std::string> problems;
+    std::map<std::string, std::set<std::string>> wanted;  // directory -> file names
+    std::set<std::string> paths;
+    for (const std::string& f : files)
+        for (const auto& p : spellings(f)) {
+            wanted[p.parent_path().string()].insert(p.filename().string());
+            paths.insert(p.string());
+        }
+    std::vector<dir_watch> next;
+    for (auto& [dir, names] : wanted) {
+        // Adding a directory already watched returns its existing descriptor.
+        const int wd = inotify_add_watch(fd_, dir.c_str(), watch_mask);
+        if (wd < 0) {
+            problems.push_back("cannot watch " + dir + ": " + std::strerror(errno));
+            continue;
+        }
+        next.push_back(dir_watch{wd, dir, std::move(names)});
+    }
+    for (const dir_watch& old : dirs_) {
+        const bool kept = std::any_of(next.begin(), next.end(), [&](const dir_watch& d) { return d.wd == old.wd; });
+        if (!kept) inotify_rm_watch(fd_, old.wd);
+    }
+    dirs_ = std::move(next);
+    files_ = std::move(paths);
+    return problems;
+}
+
+void file_watcher::read_events(clock::time_point now) {
+    // inotify's documented minimum buffer for one event with the longest name.
+    alignas(inotify_event) char buf[sizeof(inotify_event) + NAME_MAX + 1 + 4096];
+    for (;;) {
+        const ssize_t n = ::read(fd_, buf, sizeof buf);
+        if (n <= 0) return;  // EAGAIN: drained (errors other than EINTR do not repeat usefully)
+        for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+            inotify_event ev;
+            std::memcpy(&ev, buf + off, sizeof ev);
+            const char* name = buf + off + sizeof(inotify_event);
+            off += static_cast<ssize_t>(sizeof(inotify_event) + ev.len);
+            if (off > n) break;
+            bool relevant = (ev.mask & IN_Q_OVERFLOW) != 0;  // events were lost: reload to be sure
+            if (!relevant && ev.len > 0) {
+                const std::string file(name, strnlen(name, ev.len));
+                for (const dir_watch& d : dirs_)
+                    if (d.wd == ev.wd && d.names.count(file)) relevant = true;
+            }
+            if (relevant) deadline_ = now + quiet_;
+        }
+    }
+}
+
+bool file_watcher::take_due(clock::time_point now) noexcept {
+    if (!deadline_ || now < *deadline_) return false;
+    deadline_.reset();
+    return true;
+}
+
+}  // namespace pbxgate

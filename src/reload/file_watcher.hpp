@@ -1,0 +1,65 @@
+// file_watcher: tells the engine when the policy file, or a file it `extends`, changed on
+// disk, once per burst of changes.
+//
+// It watches the DIRECTORIES holding the files, not the files: an editor's write-and-rename
+// and a config-management tool's atomic replace put a new inode at the path, and a watch on
+// the old inode would see nothing after the first replace. Events are matched by file name.
+// Bursts (an editor's backup + write + rename, a tool rewriting the top file and what it
+// extends) are debounced: a reload is due once no event has arrived for `quiet`.
+//
+// Not thread-safe: the engine's main thread owns it, next to its signalfd, in one poll().
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pbxgate {
+
+class file_watcher {
+public:
+    using clock = std::chrono::steady_clock;
+
+    // Throws std::system_error when inotify is unavailable (fd limit reached...).
+    explicit file_watcher(std::chrono::milliseconds quiet = std::chrono::milliseconds(200));
+    ~file_watcher();
+    file_watcher(const file_watcher&) = delete;
+    file_watcher& operator=(const file_watcher&) = delete;
+
+    // Watch these files (replacing the previous set: `extends` may change on a reload).
+    // Returns one message per directory that cannot be watched (missing, no permission).
+    std::vector<std::string> watch(const std::vector<std::string>& files);
+
+    // The descriptor to poll for POLLIN.
+    int fd() const noexcept { return fd_; }
+
+    // Reads every pending event (non-blocking). A change to a watched name (new content,
+    // or the file deleted or moved away) arms, or re-arms, the quiet period.
+    void read_events(clock::time_point now);
+
+    // When a reload becomes due (for poll's timeout), if one is pending.
+    std::optional<clock::time_point> deadline() const noexcept { return deadline_; }
+    // True (once) when the quiet period has passed: reload now.
+    bool take_due(clock::time_point now) noexcept;
+    // A reload happened by other means (SIGHUP): drop the pending one.
+    void cancel() noexcept { deadline_.reset(); }
+
+    const std::set<std::string>& files() const noexcept { return files_; }
+
+private:
+    struct dir_watch {
+        int wd = -1;
+        std::string dir;
+        std::set<std::string> names;  // the watched files' names in this directory
+    };
+
+    int fd_ = -1;
+    std::chrono::milliseconds quiet_;
+    std::vector<dir_watch> dirs_;
+    std::set<std::string> files_;  // absolute paths
+    std::optional<clock::time_point> deadline_;
+};
+
+}  // namespace pbxgate
