@@ -198,10 +198,11 @@ public:
             const engine_settings& eng = slot_.current()->policy->engine();
             set_log_level(eng.log_level);
             budget_.set_rate(eng.drop_log_per_second);
-            // Flow offload: offloaded connections are judged again by the new policy.
-            offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
             spdlog::info("reloaded {} ({}): generation {} in force after {:.1f} ms: {}", options_.policy_path, why,
                          r.generation, static_cast<double>(r.duration.count()) / 1000.0, r.summary);
+            // Flow offload: offloaded connections are judged again by the new policy. After the
+            // log line, which times the publish itself.
+            offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.
