@@ -143,15 +143,21 @@ def targets(classify, zone_map, runs, ratio_rows):
         if k:
             out.append(f"The price of the queue (sender + engine + softirq CPU per packet, pbxgate against the "
                        f"kernel alone): {min(k):.2f} to {max(k):.2f} x.")
-        o = [(rate, r["offload_vs_kernel"][0], r["textbook_vs_kernel"][0], r["offload_engine_ns"])
-             for rate, r, _ in ratio_rows if r.get("offload_vs_kernel", (None,))[0]]
+        o = [(rate, r["offload_vs_kernel"], r["textbook_vs_kernel"], r["offload_engine_ns"])
+             for rate, r, _ in ratio_rows if "offload_vs_kernel" in r and r["offload_vs_kernel"][1]]
         if o:
-            ok = all(x <= 1.15 for _, x, _, _ in o)
-            out.append("Flow offload, whole machine's CPU per delivered packet against the kernel alone: " +
-                       ", ".join(f"{fmt(x, 2)} x at {'max' if rate == 0 else fmt(rate)}" for rate, x, _, _ in o) +
-                       f"; target <= 1.15: {'met' if ok else 'missed'} (textbook loop: " +
-                       ", ".join(fmt(t, 2) for _, _, t, _ in o) + " x). Engine CPU per delivered packet with "
-                       "offload: " + ", ".join(f"{fmt(e, 1)} ns" for _, _, _, e in o) + ".")
+            def cmp(i):
+                return ", ".join(f"{fmt(ov[i], 2)} x at {'max' if rate == 0 else fmt(rate)} (textbook {fmt(tv[i], 2)} x)"
+                                 for rate, ov, tv, _ in o)
+            machine_ok = all(ov[0] is not None and ov[0] <= 1.15 for _, ov, _, _ in o)
+            stack_ok = all(ov[1] <= 1.15 for _, ov, _, _ in o)
+            out.append("Flow offload against the kernel alone, whole machine's CPU per delivered packet (/proc/stat, "
+                       f"other tenants included): {cmp(0)}; target <= 1.15: {'met' if machine_ok else 'missed'}.")
+            out.append(f"The same on sender + engine + softirq CPU (other tenants excluded): {cmp(1)}; "
+                       f"<= 1.15: {'met' if stack_ok else 'missed'}.")
+            out.append("Engine CPU per delivered packet with flow offload: " +
+                       ", ".join(f"{fmt(e, 1)} ns at {'max' if rate == 0 else fmt(rate)}" for rate, _, _, e in o) +
+                       " (every packet queued: see the pbxgate rows above).")
     # Below saturation: paced runs where the sender kept up with the asked rate.
     paced = [r for r in runs if r["variant"] == "pbxgate" and r["rate"] and r["offered_pps"] >= 0.95 * r["rate"]]
     lost = sum(r["lost"] for r in paced)
@@ -299,6 +305,11 @@ def main():
       "NFQUEUE rule, so the machine ratio against it is the price of the queue itself.")
     w("- Engine CPU per packet counts the engine's threads only; the kernel's enqueue work runs in the "
       "sender's softirq and appears in the machine figure.")
+    w("- *offload* is pbxgate with the shipped policy's flow offload (rtp and udptl judged once per flow, "
+      "then accepted by the CONNMARK rule ahead of the queue); *pbxgate* is the same policy with offload "
+      "off, so every packet is queued. The conntrack table is flushed before every run, so each offload run "
+      "starts with no flow offloaded and its figures include the first packet of every flow. Its engine "
+      "CPU per packet is the few judged packets plus the engine's idle wake-ups, spread over all packets.")
     with open(a.out, "w") as f:
         f.write("\n".join(out) + "\n")
 
