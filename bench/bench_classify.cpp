@@ -24,16 +24,12 @@
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/policy.hpp"
 #include "pbxgate/replay.hpp"
+#include "util/thread_clock.hpp"
 
 using namespace pbxgate;
 
 namespace {
 
-double cpu_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
 
 struct stats {
     double median, min, max;
@@ -219,10 +215,10 @@ void run(const std::string& label, const policy& pol, const capture_set& cs, int
         const double n = static_cast<double>(rounds * entries.size());
         return repeat(reps, [&] {
             std::uint64_t s = 0;
-            const double t0 = cpu_ns();
+            const double t0 = thread_cpu_ns();
             for (std::uint64_t r = 0; r < rounds; ++r)
                 for (std::size_t i = 0; i < entries.size(); ++i) s += body(i);
-            const double ns = (cpu_ns() - t0) / n;
+            const double ns = (thread_cpu_ns() - t0) / n;
             sink += s;
             return ns;
         });

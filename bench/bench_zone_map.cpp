@@ -23,26 +23,16 @@
 
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/zone_map.hpp"
+#include "address_helpers.hpp"
+#include "util/thread_clock.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::masked;
+using pbxgate::test::v6;
 
 namespace {
 
-ip_address v6(std::uint64_t hi, std::uint64_t lo) {
-    std::uint8_t b[16];
-    for (int i = 0; i < 8; ++i) {
-        b[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-        b[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
-    }
-    return ip_address::v6(b);
-}
 
-ip_address masked(ip_address a, unsigned len) {
-    const unsigned width = a.family == ip_family::v4 ? 32 : 128;
-    for (unsigned bit = len; bit < width; ++bit)
-        a.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
-    return a;
-}
 
 // Blocklist-like lengths: IPv4 mostly /24 and /32, IPv6 mostly /48 to /64.
 unsigned random_length(std::mt19937_64& rng, ip_family f) {
@@ -66,12 +56,6 @@ ip_address random_address(std::mt19937_64& rng, ip_family f) {
 }
 
 // This thread's CPU time: the machine is shared, and time spent descheduled is not the
-// lookup's cost (caches shared with other processes still are).
-double cpu_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
 
 struct stats {
     double median, min, max;
@@ -89,9 +73,9 @@ stats time_lookups(const zone_map& m, const std::vector<ip_address>& addrs, std:
     for (int r = 0; r < reps; ++r) {
         std::uint64_t sum = 0;
         const std::size_t mask = addrs.size() - 1;  // a power of two
-        const double t0 = cpu_ns();
+        const double t0 = thread_cpu_ns();
         for (std::size_t i = 0; i < lookups; ++i) sum += static_cast<unsigned>(m.lookup(addrs[i & mask]));
-        const double elapsed = cpu_ns() - t0;
+        const double elapsed = thread_cpu_ns() - t0;
         checksum += sum;
         ns.push_back(elapsed / static_cast<double>(lookups));
     }
@@ -148,12 +132,12 @@ stats time_classify(std::size_t blocked_prefixes, std::size_t lookups, int reps)
     std::vector<double> ns;
     for (int rep = 0; rep < reps; ++rep) {
         std::uint64_t sum = 0;
-        const double t0 = cpu_ns();
+        const double t0 = thread_cpu_ns();
         for (std::size_t i = 0; i < lookups; ++i) {
             const decision d = c->classify(pkts[i & (pkts.size() - 1)], meta);
             sum += static_cast<unsigned>(d.action) + static_cast<unsigned>(d.why) + d.service;
         }
-        ns.push_back((cpu_ns() - t0) / static_cast<double>(lookups));
+        ns.push_back((thread_cpu_ns() - t0) / static_cast<double>(lookups));
         checksum += sum;
     }
     return summarize(ns);
@@ -189,9 +173,9 @@ int main(int argc, char** argv) {
                 const unsigned len = random_length(rng, f);
                 ps.push_back({{masked(random_address(rng, f), len), static_cast<std::uint8_t>(len)}, zone::blocked});
             }
-            const double t0 = cpu_ns();
+            const double t0 = thread_cpu_ns();
             const zone_map m = zone_map::build(ps);
-            const double build_ms = (cpu_ns() - t0) / 1e6;
+            const double build_ms = (thread_cpu_ns() - t0) / 1e6;
 
             std::vector<ip_address> addrs(address_pool);
             for (std::size_t i = 0; i < addrs.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pbxgate/address.hpp"
@@ -73,6 +74,11 @@ struct engine_settings {
     std::uint32_t copy_range = 512;               // bytes of each packet copied to us
     std::string log_level = "info";
     std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
+    // Tighter limits for some reasons (lines per second), within drop_log_per_second:
+    // e.g. a scanner's zone_not_allowed flood must not crowd out every other drop line.
+    std::vector<std::pair<reason, std::uint32_t>> drop_log_per_reason;
+    std::string metrics = "127.0.0.1:9477";       // Prometheus endpoint ADDRESS:PORT; "" turns it off
+    std::string log_format = "text";              // "text", or "json" (one object per line)
     // Flow offload (issue 8, see src/offload/offload_marks.hpp): accepted packets of a flow
     // of an offload service judged before the kernel carries the rest of it.
     std::uint32_t offload_after = 1;
@@ -102,6 +108,11 @@ file_reader filesystem_reader();
 
 // Load, merge (`extends`, relative to the extending file), and validate.
 load_result load_policy(const std::string& path, const file_reader& read = filesystem_reader());
+
+// "5060/udp", "10000-20000/udp", "69/tcp+udp"
+std::string describe_ports(const service_def& s);
+// "localhost, trusted, lan" (most trusted first), or "no zone".
+std::string describe_zones(zone_set zones);
 
 // The built-in service names every shipped policy defines (a contract with site files).
 const std::vector<std::string>& builtin_service_names();

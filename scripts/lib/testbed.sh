@@ -78,7 +78,9 @@ TB_TMP=""
 
 # testbed_start TAG: testbed_up, plus a private temp dir ($TB_TMP) for logs and stats.
 testbed_start() {
-  testbed_up "$1"
+  # The pid in the tag keeps concurrent runs (two checkouts, a chroot) out of each other's
+  # namespaces: namespace names are global to the kernel.
+  testbed_up "$1$$"
   TB_TMP=$(mktemp -d "/tmp/pbxgate-$1.XXXXXX")
 }
 

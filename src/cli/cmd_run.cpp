@@ -83,6 +83,9 @@ void register_run_command(CLI::App& app, int& exit_code) {
                     "reload when the policy files changed on disk and then stayed quiet this many ms (0: SIGHUP only)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 60000u));
+    cmd->add_option("--user", c->options.user,
+                    "after binding the queues, run as this user (keeping only CAP_NET_ADMIN); "
+                    "the stats and pid files must then be writable by it");
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

@@ -15,6 +15,9 @@
 #include <thread>
 
 #include "engine/drop_log.hpp"
+#include "engine/engine_observer.hpp"
+#include "engine/log_setup.hpp"
+#include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
 #include "engine/stats_report.hpp"
 #include "engine/worker.hpp"
@@ -73,10 +76,6 @@ private:
     std::chrono::steady_clock::time_point refilled_{};
 };
 
-void set_log_level(const std::string& level) {
-    spdlog::set_level(spdlog::level::from_str(level));
-}
-
 long pid_in_file(const std::string& path) {
     std::ifstream f(path);
     long pid = 0;
@@ -127,6 +126,7 @@ public:
         const engine_settings& eng = pub->policy->engine();
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
+        if (options_.drop_privileges) drop_privileges(options_.user);  // before any thread: caps are per thread
         worker_settings ws;
         ws.mode = options_.mode;
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
@@ -141,9 +141,14 @@ public:
                      options_.policy_path, pub->generation, backends_.size(),
                      options_.mode.value_or(eng.mode) == engine_mode::monitor ? "monitor" : "enforce",
                      fail == fail_mode::open ? "open" : "closed");
+        std::vector<const worker_counters*> counters;
+        for (auto& w : workers_) counters.push_back(&w->counters());
+        observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
+        reason_budget_.set_limits(eng.drop_log_per_reason);
     }
 
     void stop() {
+        observer_.stop();
         stop_ = true;
         for (auto& t : threads_) t.join();
         threads_.clear();
@@ -174,7 +179,9 @@ public:
     void reload(reload_trigger trigger) {
         // One reload covers whatever the watcher was waiting to report.
         if (watcher_) watcher_->cancel();
+        observer_.reloading();
         const reload_outcome r = reload_policy(options_.policy_path, slot_);
+        observer_.reloaded(r.ok, *slot_.current());
         ++status_.attempts;
         if (trigger == reload_trigger::signal) ++status_.signal_attempts;
         status_.trigger = trigger;
@@ -196,8 +203,9 @@ public:
             ++reloads_;
             last_reload_ok_ = status_.time;
             const engine_settings& eng = slot_.current()->policy->engine();
-            set_log_level(eng.log_level);
+            configure_logging(eng.log_format, eng.log_level);
             budget_.set_rate(eng.drop_log_per_second);
+            reason_budget_.set_limits(eng.drop_log_per_reason);
             spdlog::info("reloaded {} ({}): generation {} in force after {:.1f} ms: {}", options_.policy_path, why,
                          r.generation, static_cast<double>(r.duration.count()) / 1000.0, r.summary);
             // Flow offload: offloaded connections are judged again by the new policy. After the
@@ -216,7 +224,7 @@ public:
         for (auto& w : workers_) {
             drop_record rec;
             while (w->drops().pop(rec)) {
-                if (!budget_.take(now)) continue;
+                if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
                 // Service ids are stable across generations (compile() with the previous
                 // policy), and a removed service's id keeps its name: the current policy names
                 // a record of any generation.
@@ -225,7 +233,7 @@ public:
             }
         }
         if (now - last_suppressed_report_ >= std::chrono::seconds(10)) {
-            if (const auto n = budget_.take_suppressed()) spdlog::warn("{} drop log lines suppressed (rate limit)", n);
+            if (const auto n = budget_.take_suppressed() + reason_budget_.take_suppressed()) spdlog::warn("{} drop log lines suppressed (rate limit)", n);
             last_suppressed_report_ = now;
         }
     }
@@ -276,6 +284,7 @@ private:
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
     line_budget budget_;
+    reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
     std::uint64_t reloads_ = 0;
     std::uint64_t reload_failures_ = 0;
@@ -284,6 +293,7 @@ private:
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;
+    engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
 // Milliseconds until `when`, rounded up (a deadline is never polled as 0 ms too early),
@@ -305,7 +315,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         spdlog::error("{}: {} error(s), not starting", options.policy_path, loaded.errors.size());
         return 1;
     }
-    set_log_level(loaded.value->engine.log_level);
+    configure_logging(loaded.value->engine.log_format, loaded.value->engine.log_level);
 
     // Signals are taken synchronously by the main thread (signalfd); block them before
     // any thread starts so every worker inherits the mask.

@@ -26,6 +26,10 @@ struct run_options {
     // Reload when the policy files have been quiet this long after a change on disk;
     // 0: do not watch the files (SIGHUP only).
     std::chrono::milliseconds watch_quiet{200};
+    // Once the queues are bound: keep CAP_NET_ADMIN only, set no_new_privs, and become
+    // `user` when given (engine/privileges.hpp). Off for in-process tests with fake backends.
+    bool drop_privileges = true;
+    std::string user;
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

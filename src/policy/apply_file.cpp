@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "metrics/listen_address.hpp"
 #include "policy/toml_values.hpp"
 
 namespace pbxgate::policy_detail {
@@ -99,11 +100,46 @@ void apply_services(const toml::table& services, const std::string& file, unsign
 
 verdict to_verdict(const std::string& s) { return s == "accept" ? verdict::accept : verdict::drop; }
 
+// drop_log_per_reason = { zone_not_allowed = 5, blocked = 0 }: each key sets (or, in a site
+// file, overrides) one reason's limit; the other reasons keep theirs.
+void apply_reason_limits(const toml::node& node, const value_context& ctx, engine_settings& e) {
+    const auto* table = node.as_table();
+    if (!table) {
+        ctx.diag.error(ctx.at(node), ctx.what + " must be a table of reason = lines per second, not " +
+                                         std::string(type_phrase(node)));
+        return;
+    }
+    for (auto&& [key, value] : *table) {
+        std::optional<reason> which;
+        std::string names;
+        for (unsigned r = 0; r < reason_count; ++r) {
+            const std::string_view n = to_string(static_cast<reason>(r));
+            if (n == key.str()) which = static_cast<reason>(r);
+            names += (names.empty() ? "" : ", ") + std::string(n);
+        }
+        if (!which) {
+            ctx.diag.error(location_of(ctx.file, key.source()),
+                           ctx.what + ": unknown reason '" + std::string(key.str()) + "' (reasons: " + names + ")");
+            continue;
+        }
+        const value_context item{ctx.file, ctx.diag, ctx.what + "." + std::string(key.str())};
+        const auto limit = read_uint(value, 0, 1000000, item);
+        if (!limit) continue;
+        auto it = std::find_if(e.drop_log_per_reason.begin(), e.drop_log_per_reason.end(),
+                               [&](const auto& p) { return p.first == *which; });
+        if (it != e.drop_log_per_reason.end()) it->second = *limit;
+        else e.drop_log_per_reason.emplace_back(*which, *limit);
+    }
+    // In reason order, whatever order the files wrote them in.
+    std::sort(e.drop_log_per_reason.begin(), e.drop_log_per_reason.end());
+}
+
 void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
     check_known_keys(engine,
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
                       "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
-                      "offload_after", "offload_drops", "mark_mask"},
+                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "offload_drops",
+                      "mark_mask"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -141,6 +177,17 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
                 e.log_level = std::move(*v);
         } else if (name == "drop_log_per_second") {
             if (const auto v = read_uint(node, 0, 1000000, ctx)) e.drop_log_per_second = *v;
+        } else if (name == "metrics") {
+            auto v = read_string(node, ctx);
+            std::string why;
+            if (v && !v->empty() && !parse_listen_address(*v, &why))
+                diag.error(ctx.at(node), "engine.metrics: " + why + ", or \"\" to turn the endpoint off");
+            else if (v)
+                e.metrics = std::move(*v);
+        } else if (name == "drop_log_per_reason") {
+            apply_reason_limits(node, ctx, e);
+        } else if (name == "log_format") {
+            if (auto v = read_choice(node, {"text", "json"}, ctx)) e.log_format = std::move(*v);
         } else if (name == "offload_after") {
             if (const auto v = read_uint(node, 1, 1000000, ctx)) e.offload_after = *v;
         } else if (name == "offload_drops") {

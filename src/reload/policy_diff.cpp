@@ -5,28 +5,6 @@
 namespace pbxgate {
 namespace {
 
-std::string ports_text(const service_def& s) {
-    std::string out;
-    for (const port_range& r : s.ports) {
-        if (!out.empty()) out += ',';
-        out += std::to_string(r.first);
-        if (r.last != r.first) out += '-' + std::to_string(r.last);
-    }
-    switch (s.proto) {
-        case proto_mask::tcp: return out + "/tcp";
-        case proto_mask::udp: return out + "/udp";
-        case proto_mask::tcp_udp: return out + "/tcp+udp";
-    }
-    return out;
-}
-
-std::string zones_text(zone_set zs) {
-    std::string out;
-    for (unsigned z = 0; z < zone_count; ++z)
-        if (zs & (1u << z)) out += (out.empty() ? "" : ",") + std::string(to_string(static_cast<zone>(z)));
-    return out.empty() ? "none" : out;
-}
-
 std::map<std::string, const service_def*> enabled_services(const policy& p) {
     std::map<std::string, const service_def*> m;
     for (const service_def& s : p.services)
@@ -43,12 +21,12 @@ std::string describe_policy_change(const policy& before, const policy& after) {
     for (const auto& [name, s] : new_services) {
         const auto it = old_services.find(name);
         if (it == old_services.end()) {
-            add("+" + name + " " + ports_text(*s));
+            add("+" + name + " " + describe_ports(*s));
             continue;
         }
-        if (ports_text(*it->second) != ports_text(*s)) add(name + " moved " + ports_text(*it->second) + " -> " + ports_text(*s));
+        if (describe_ports(*it->second) != describe_ports(*s)) add(name + " moved " + describe_ports(*it->second) + " -> " + describe_ports(*s));
         if (it->second->allow != s->allow)
-            add(name + " allow " + zones_text(it->second->allow) + " -> " + zones_text(s->allow));
+            add(name + " allow " + describe_zones(it->second->allow) + " -> " + describe_zones(s->allow));
     }
     for (const auto& [name, s] : old_services)
         if (!new_services.count(name)) add("-" + name);

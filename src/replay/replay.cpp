@@ -1,18 +1,10 @@
 #include "pbxgate/replay.hpp"
 
 #include <algorithm>
-#include <time.h>
+
+#include "util/thread_clock.hpp"
 
 namespace pbxgate {
-namespace {
-
-double thread_cpu_ns() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-}  // namespace
 
 void replay_tally::add(const decision& d) noexcept {
     ++packets;

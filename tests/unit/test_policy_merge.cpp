@@ -27,7 +27,10 @@ const std::string base_text =
     "[services.iax]\n"
     "proto = \"udp\"\n"
     "ports = [4569]\n"
-    "allow = [\"localhost\", \"lan\"]\n";
+    "allow = [\"localhost\", \"lan\"]\n"
+    "[engine.drop_log_per_reason]\n"  // last, so the line numbers above stay as the tests name them
+    "zone_not_allowed = 5\n"
+    "blocked = 1\n";
 
 bool same_service(const service_def& a, const service_def& b) {
     return a.name == b.name && a.description == b.description && a.proto == b.proto && a.ports == b.ports &&
@@ -112,7 +115,9 @@ TEST_CASE("zone lists and engine keys set by a site replace the inherited ones",
     const auto p = load_ok({{"base.toml", base_text},
                             {"site.toml", "extends = \"base.toml\"\n[zones]\nlan = [\"192.0.2.0/24\", \"2001:db8:1::/48\"]\n"
                                           "[engine]\nqueue_maxlen = 100\nplacement = \"router\"\n"
-                                          "protected = [\"192.0.2.10\"]\n"}},
+                                          "protected = [\"192.0.2.10\"]\nmetrics = \"[::1]:9100\"\n"
+                                          "log_format = \"json\"\n"
+                                          "[engine.drop_log_per_reason]\nblocked = 0\nmalformed = 2\n"}},
                            "site.toml");
     REQUIRE(p.zones.lan.size() == 2);
     CHECK(to_string(p.zones.lan[0]) == "192.0.2.0/24");
@@ -124,6 +129,12 @@ TEST_CASE("zone lists and engine keys set by a site replace the inherited ones",
     CHECK(p.engine.place == placement::router);
     REQUIRE(p.engine.protected_addresses.size() == 1);
     CHECK(p.engine.default_verdict == verdict::drop);  // default
+    CHECK(p.engine.metrics == "[::1]:9100");
+    CHECK(p.engine.log_format == "json");
+    // Per-reason limits merge key by key: blocked overridden, malformed added, the rest inherited.
+    const std::vector<std::pair<reason, std::uint32_t>> limits{
+        {reason::blocked, 0}, {reason::zone_not_allowed, 5}, {reason::malformed, 2}};
+    CHECK(p.engine.drop_log_per_reason == limits);
 }
 
 TEST_CASE("a chain of three files merges in order, paths relative to each file", "[policy][merge]") {

@@ -97,6 +97,8 @@ TEST_CASE("the shipped [engine] table leaves every key at its default", "[policy
     CHECK(p.engine.copy_range == defaults.copy_range);
     CHECK(p.engine.log_level == defaults.log_level);
     CHECK(p.engine.drop_log_per_second == defaults.drop_log_per_second);
+    CHECK(p.engine.metrics == defaults.metrics);
+    CHECK(p.engine.log_format == defaults.log_format);
 }
 
 TEST_CASE("the example site.toml moves SIP to 5160 and sets its zones", "[policy][shipped]") {

@@ -113,7 +113,7 @@ TEST_CASE("fixing a refused file later reloads it", "[reload]") {
     CHECK(fixed.generation == 2);
     CHECK(slot.generation() == 2);
     CHECK(judge_udp_40000_from_internet(*slot.current()->policy) == verdict::accept);
-    CHECK(fixed.summary == "probe allow lan -> internet,lan");
+    CHECK(fixed.summary == "probe allow lan -> lan, internet");
 }
 
 TEST_CASE("a reload follows a changed extends chain", "[reload]") {

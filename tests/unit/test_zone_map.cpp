@@ -8,8 +8,11 @@
 #include <vector>
 
 #include "pbxgate/zone_map.hpp"
+#include "address_helpers.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::masked;
+using pbxgate::test::v6;
 
 namespace {
 
@@ -25,22 +28,7 @@ ip_address addr(const char* text) {
     return *a;
 }
 
-// IPv6 address from two host-order halves.
-ip_address v6(std::uint64_t hi, std::uint64_t lo) {
-    std::uint8_t b[16];
-    for (int i = 0; i < 8; ++i) {
-        b[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-        b[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
-    }
-    return ip_address::v6(b);
-}
 
-ip_address masked(ip_address a, unsigned len) {
-    const unsigned width = a.family == ip_family::v4 ? 32 : 128;
-    for (unsigned bit = len; bit < width; ++bit)
-        a.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
-    return a;
-}
 
 // Address arithmetic on the byte form: +1 / -1 with wrap-around inside the family.
 ip_address step(ip_address a, int delta) {

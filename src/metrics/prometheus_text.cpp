@@ -1,0 +1,173 @@
+#include "metrics/prometheus_text.hpp"
+
+#include <cstdio>
+#include <string_view>
+
+namespace pbxgate {
+namespace {
+
+// Label values escape backslash, double quote and newline (the format's three escapes).
+std::string escape_label(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (const char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+class exposition {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        text_ += "# HELP ";
+        text_ += name;
+        text_ += ' ';
+        text_ += help;
+        text_ += "\n# TYPE ";
+        text_ += name;
+        text_ += ' ';
+        text_ += type;
+        text_ += '\n';
+    }
+    // labels: "k1", "v1", "k2", "v2"...
+    void sample(const char* name, std::initializer_list<std::string_view> labels, std::uint64_t value) {
+        open(name, labels);
+        text_ += std::to_string(value);
+        text_ += '\n';
+    }
+    void sample(const char* name, std::initializer_list<std::string_view> labels, double value) {
+        open(name, labels);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.17g", value);
+        text_ += buf;
+        text_ += '\n';
+    }
+    std::string take() { return std::move(text_); }
+
+private:
+    void open(const char* name, std::initializer_list<std::string_view> labels) {
+        text_ += name;
+        if (labels.size() > 0) {
+            text_ += '{';
+            bool key = true, first = true;
+            for (const std::string_view part : labels) {
+                if (key) {
+                    if (!first) text_ += ',';
+                    text_ += part;
+                    text_ += "=\"";
+                } else {
+                    text_ += escape_label(part);
+                    text_ += '"';
+                }
+                key = !key;
+                first = false;
+            }
+            text_ += '}';
+        }
+        text_ += ' ';
+    }
+    std::string text_;
+};
+
+const kernel_queue_stats* kernel_line(const engine_status& s, std::uint16_t q) {
+    for (const kernel_queue_stats& k : s.kernel)
+        if (k.queue_num == q) return &k;
+    return nullptr;
+}
+
+}  // namespace
+
+std::string format_prometheus(const metrics_snapshot& m) {
+    const engine_status& s = m.status;
+    const counters_snapshot& c = s.counters;
+    exposition x;
+
+    const std::string_view verdicts[2] = {to_string(verdict::accept), to_string(verdict::drop)};
+    const std::size_t services = m.service_names.empty() ? 1 : m.service_names.size();
+    auto service_label = [&](std::size_t id) -> std::string_view {
+        return id < m.service_names.size() ? std::string_view(m.service_names[id]) : std::string_view("none");
+    };
+    auto per_cell = [&](const char* name, const auto& table) {
+        for (std::size_t svc = 0; svc < services && svc < 256; ++svc)
+            for (unsigned z = 0; z < zone_count; ++z)
+                for (unsigned v = 0; v < 2; ++v)
+                    x.sample(name,
+                             {"verdict", verdicts[v], "service", service_label(svc), "zone",
+                              to_string(static_cast<zone>(z))},
+                             table[svc][z][v]);
+    };
+    x.family("pbxgate_packets_total", "counter",
+             "Packets judged, by the policy's verdict (before monitor mode), service and source zone.");
+    per_cell("pbxgate_packets_total", c.packets_by);
+    x.family("pbxgate_bytes_total", "counter",
+             "Bytes judged (IP packet length), by the policy's verdict, service and source zone.");
+    per_cell("pbxgate_bytes_total", c.bytes_by);
+
+    x.family("pbxgate_verdicts_total", "counter",
+             "Verdicts given to the kernel (in monitor mode every packet is accepted).");
+    x.sample("pbxgate_verdicts_total", {"verdict", "accept"}, c.accepted);
+    x.sample("pbxgate_verdicts_total", {"verdict", "drop"}, c.dropped);
+    x.family("pbxgate_would_drop_total", "counter", "Packets the policy drops that monitor mode accepted.");
+    x.sample("pbxgate_would_drop_total", {}, c.would_drop);
+
+    x.family("pbxgate_decisions_total", "counter",
+             "Packets by the reason of their verdict; every reason but allowed and not_protected is a drop "
+             "unless the policy's defaults say accept.");
+    for (unsigned r = 0; r < reason_count; ++r)
+        x.sample("pbxgate_decisions_total", {"reason", to_string(static_cast<reason>(r))}, c.by_reason[r]);
+
+    x.family("pbxgate_bursts_total", "counter", "Receive bursts (one recvmmsg each) the workers judged.");
+    x.sample("pbxgate_bursts_total", {}, c.bursts);
+    x.family("pbxgate_enobufs_total", "counter",
+             "ENOBUFS from the queue sockets: the kernel dropped messages because a socket buffer overran.");
+    x.sample("pbxgate_enobufs_total", {}, c.enobufs);
+    x.family("pbxgate_queue_errors_total", "counter", "Errors on the queue sockets, by kind.");
+    x.sample("pbxgate_queue_errors_total", {"kind", "recv"}, c.recv_errors);
+    x.sample("pbxgate_queue_errors_total", {"kind", "send"}, c.send_errors);
+    x.sample("pbxgate_queue_errors_total", {"kind", "netlink"}, c.netlink_errors);
+    x.sample("pbxgate_queue_errors_total", {"kind", "parse"}, c.parse_errors);
+    x.family("pbxgate_drop_log_overflow_total", "counter", "Drop log records lost because a worker's ring was full.");
+    x.sample("pbxgate_drop_log_overflow_total", {}, c.drop_log_overflow);
+
+    x.family("pbxgate_queue_waiting_packets", "gauge",
+             "Packets waiting in the kernel queue for a verdict (/proc/net/netfilter/nfnetlink_queue).");
+    for (const std::uint16_t q : s.queues)
+        if (const kernel_queue_stats* k = kernel_line(s, q))
+            x.sample("pbxgate_queue_waiting_packets", {"queue", std::to_string(q)}, std::uint64_t{k->queue_total});
+    x.family("pbxgate_queue_kernel_dropped_total", "counter",
+             "Packets the kernel dropped before pbxgate saw them: queue_full (longer than queue_maxlen) or "
+             "socket_full (netlink socket buffer).");
+    for (const std::uint16_t q : s.queues)
+        if (const kernel_queue_stats* k = kernel_line(s, q)) {
+            const std::string qs = std::to_string(q);
+            x.sample("pbxgate_queue_kernel_dropped_total", {"queue", qs, "cause", "queue_full"},
+                     std::uint64_t{k->queue_dropped});
+            x.sample("pbxgate_queue_kernel_dropped_total", {"queue", qs, "cause", "socket_full"},
+                     std::uint64_t{k->user_dropped});
+        }
+    x.family("pbxgate_worker_heartbeat_age_seconds", "gauge",
+             "Seconds since each queue's worker last went round its loop (it wakes at least every 0.1 s).");
+    for (std::size_t i = 0; i < s.queues.size() && i < m.heartbeat_age_seconds.size(); ++i)
+        x.sample("pbxgate_worker_heartbeat_age_seconds", {"queue", std::to_string(s.queues[i])},
+                 m.heartbeat_age_seconds[i]);
+
+    x.family("pbxgate_policy_generation", "gauge", "Generation of the policy in force (1 at start, +1 per reload).");
+    x.sample("pbxgate_policy_generation", {}, s.generation);
+    x.family("pbxgate_reloads_total", "counter", "Successful policy reloads.");
+    x.sample("pbxgate_reloads_total", {}, s.reloads);
+    x.family("pbxgate_reload_failures_total", "counter", "Refused policy reloads (the old generation stayed).");
+    x.sample("pbxgate_reload_failures_total", {}, s.reload_failures);
+    x.family("pbxgate_last_reload_success_timestamp_seconds", "gauge",
+             "Unix time of the last successful policy load (the start counts as one).");
+    x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, m.last_reload_success_unix);
+    x.family("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.");
+    x.sample("pbxgate_start_time_seconds", {}, m.start_time_unix);
+    x.family("pbxgate_build_info", "gauge", "Always 1; the version is the label.");
+    x.sample("pbxgate_build_info", {"version", PBXGATE_VERSION}, std::uint64_t{1});
+    return x.take();
+}
+
+}  // namespace pbxgate
