@@ -34,6 +34,8 @@ public:
     service_id service_for(std::uint8_t ip_protocol, std::uint16_t dport) const noexcept;
     bool allows(service_id s, zone z) const noexcept;
     bool is_protected(const ip_address& dst) const noexcept;
+    // The service's `offload` setting (flow offload, issue 8); false for no_service_id.
+    bool offloads(service_id s) const noexcept { return offload_[s]; }
 
     // "" for no_service_id and ids never assigned. A retired id (its service was removed by
     // a reload) keeps its last name, so counters gathered before the removal stay labelled.
@@ -55,6 +57,7 @@ private:
     // Direct-indexed: one load per packet whatever the number of services.
     std::array<std::array<service_id, 65536>, 2> port_to_service_{};  // [0]=tcp, [1]=udp
     std::array<zone_set, 256> allowed_zones_{};                         // service x zone matrix
+    std::array<bool, 256> offload_{};                                   // service id -> offload
     zone_map zones_;
     zone_map protected_;      // router placement: destinations judged (zone::blocked = protected)
     std::vector<std::string> names_{""};  // names_[0] is "no service"; retired ids keep their name

@@ -79,6 +79,13 @@ struct engine_settings {
     std::vector<std::pair<reason, std::uint32_t>> drop_log_per_reason;
     std::string metrics = "127.0.0.1:9477";       // Prometheus endpoint ADDRESS:PORT; "" turns it off
     std::string log_format = "text";              // "text", or "json" (one object per line)
+    // Flow offload (issue 8, see src/offload/offload_marks.hpp): accepted packets of a flow
+    // of an offload service judged before the kernel carries the rest of it.
+    std::uint32_t offload_after = 1;
+    // Drop-offload: a dropped flow is marked too, so the kernel drops the rest of it. Off by
+    // default: offloaded drops leave the engine's drop log and counters.
+    bool offload_drops = false;
+    std::uint32_t mark_mask = 0x00f00000;         // the packet/connection mark bits pbxgate may use
 };
 
 struct policy {

@@ -97,6 +97,7 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
         c->active_[id] = true;
         ++c->active_count_;
         c->allowed_zones_[id] = s.allow;
+        c->offload_[id] = s.offload;
         const auto mask = static_cast<unsigned>(s.proto);
         for (std::size_t t = 0; t < 2; ++t) {
             if (!(mask & (1u << t))) continue;  // proto_mask bit 0 = tcp, bit 1 = udp, as the tables

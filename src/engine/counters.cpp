@@ -24,6 +24,8 @@ counters_snapshot sum_counters(std::span<const worker_counters* const> workers) 
         s.would_drop += w->would_drop.load(r);
         s.bursts += w->bursts.load(r);
         s.drop_log_overflow += w->drop_log_overflow.load(r);
+        s.offloaded_accepts += w->offloaded_accepts.load(r);
+        s.offloaded_drops += w->offloaded_drops.load(r);
         for (unsigned i = 0; i < reason_count; ++i) s.by_reason[i] += w->by_reason[i].load(r);
         for (unsigned svc = 0; svc < 256; ++svc)
             for (unsigned z = 0; z < zone_count; ++z)

@@ -30,6 +30,8 @@ struct alignas(64) worker_counters {
     counter drop_log_overflow{0};  // drop records lost because the log ring was full
     counter heartbeat_ns{0};       // steady_clock time of the worker's last loop
     counter generation{0};         // policy generation of the last burst
+    counter offloaded_accepts{0};  // flows handed to the kernel with the offload accept mark
+    counter offloaded_drops{0};    // flows handed to the kernel with the offload drop mark
     std::array<counter, reason_count> by_reason{};
     // [service id][zone][verdict given by the policy]: packets and bytes
     std::array<std::array<std::array<counter, 2>, zone_count>, 256> packets_by{};
@@ -56,6 +58,7 @@ struct alignas(64) worker_counters {
 struct counters_snapshot {
     std::uint64_t packets = 0, bytes = 0, accepted = 0, dropped = 0, would_drop = 0, bursts = 0;
     std::uint64_t drop_log_overflow = 0;
+    std::uint64_t offloaded_accepts = 0, offloaded_drops = 0;
     std::array<std::uint64_t, reason_count> by_reason{};
     std::array<std::array<std::array<std::uint64_t, 2>, zone_count>, 256> packets_by{};
     std::array<std::array<std::array<std::uint64_t, 2>, zone_count>, 256> bytes_by{};

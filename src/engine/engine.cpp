@@ -21,6 +21,7 @@
 #include "engine/privileges.hpp"
 #include "engine/stats_report.hpp"
 #include "engine/worker.hpp"
+#include "offload/conntrack_revoker.hpp"
 #include "queue/kernel_queue_stats.hpp"
 #include "queue/nfqueue_backend.hpp"
 #include "reload/file_watcher.hpp"
@@ -207,6 +208,9 @@ public:
             reason_budget_.set_limits(eng.drop_log_per_reason);
             spdlog::info("reloaded {} ({}): generation {} in force after {:.1f} ms: {}", options_.policy_path, why,
                          r.generation, static_cast<double>(r.duration.count()) / 1000.0, r.summary);
+            // Flow offload: offloaded connections are judged again by the new policy. After the
+            // log line, which times the publish itself.
+            offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.
@@ -243,6 +247,7 @@ public:
         s.generation = pub->generation;
         s.reloads = reloads_;
         s.reload_failures = reload_failures_;
+        s.offloads_revoked = offloads_revoked_;
         s.last_reload_ok_unix = last_reload_ok_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
@@ -283,6 +288,7 @@ private:
     std::chrono::steady_clock::time_point last_suppressed_report_{};
     std::uint64_t reloads_ = 0;
     std::uint64_t reload_failures_ = 0;
+    std::uint64_t offloads_revoked_ = 0;
     std::int64_t last_reload_ok_ = 0;
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;

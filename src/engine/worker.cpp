@@ -46,7 +46,17 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             if (now_s == 0) now_s = coarse_seconds();
             if (recent_.should_log(rec, now_s) && !drops_.push(rec)) bump(counters_.drop_log_overflow);
         }
-        backend_.set_verdict(rp.packet_id, given);
+        // Flow offload: the verdict becomes NF_REPEAT with our mark, which the steering rules
+        // save to the connection so the kernel carries the rest of the flow.
+        const offload_action off = offload_.decide(policy, view, rp.meta, d, monitor);
+        if (off != offload_action::none) {
+            const offload_marks marks = *offload_marks::from_mask(policy.engine().mark_mask);
+            const bool acc = off == offload_action::accept;
+            backend_.set_repeat(rp.packet_id, marks.apply(rp.meta.mark, acc ? marks.accept_value : marks.drop_value));
+            bump(acc ? counters_.offloaded_accepts : counters_.offloaded_drops);
+        } else {
+            backend_.set_verdict(rp.packet_id, given);
+        }
     }
     backend_.flush();
     bump(counters_.bursts);

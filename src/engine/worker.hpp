@@ -10,6 +10,7 @@
 
 #include "engine/counters.hpp"
 #include "engine/drop_log.hpp"
+#include "offload/offload_decider.hpp"
 #include "queue/queue_backend.hpp"
 #include "reload/policy_slot.hpp"
 
@@ -47,6 +48,7 @@ private:
     worker_counters counters_;
     drop_ring drops_;
     recent_flows recent_;
+    offload_decider offload_;
 };
 
 }  // namespace pbxgate

@@ -138,7 +138,8 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
     check_known_keys(engine,
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
                       "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
-                      "metrics", "log_format", "drop_log_per_reason"},
+                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "offload_drops",
+                      "mark_mask"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -187,6 +188,12 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
             apply_reason_limits(node, ctx, e);
         } else if (name == "log_format") {
             if (auto v = read_choice(node, {"text", "json"}, ctx)) e.log_format = std::move(*v);
+        } else if (name == "offload_after") {
+            if (const auto v = read_uint(node, 1, 1000000, ctx)) e.offload_after = *v;
+        } else if (name == "offload_drops") {
+            if (const auto v = read_bool(node, ctx)) e.offload_drops = *v;
+        } else if (name == "mark_mask") {
+            if (const auto v = read_mark_mask(node, ctx)) e.mark_mask = *v;
         }
     }
 }

@@ -1,6 +1,7 @@
 #include "policy/toml_values.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 
 namespace pbxgate::policy_detail {
@@ -115,6 +116,32 @@ std::optional<std::uint32_t> read_uint(const toml::node& node, std::uint32_t min
         return std::nullopt;
     }
     return static_cast<std::uint32_t>(v);
+}
+
+std::optional<std::uint32_t> read_mark_mask(const toml::node& node, const value_context& ctx) {
+    std::optional<std::uint64_t> value;
+    if (const auto* i = node.as_integer()) {
+        if (i->get() >= 0) value = static_cast<std::uint64_t>(i->get());
+    } else if (const auto* s = node.as_string()) {
+        const std::string& text = s->get();
+        const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+        std::uint64_t v = 0;
+        const char* first = text.data() + (hex ? 2 : 0);
+        const char* last = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(first, last, v, hex ? 16 : 10);
+        if (ec == std::errc{} && ptr == last && first != last) value = v;
+    }
+    if (!value || *value > 0xffffffffu) {
+        ctx.diag.error(ctx.at(node), ctx.what + " must be a 32-bit mask such as \"0x00f00000\"");
+        return std::nullopt;
+    }
+    const auto mask = static_cast<std::uint32_t>(*value);
+    if (std::popcount(mask) < 2) {
+        ctx.diag.error(ctx.at(node), ctx.what + " needs at least two bits (one mark value for offloaded accepts, "
+                                                "one for offloaded drops)");
+        return std::nullopt;
+    }
+    return mask;
 }
 
 std::optional<std::string> read_choice(const toml::node& node, std::initializer_list<std::string_view> choices,

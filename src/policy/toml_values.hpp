@@ -38,6 +38,9 @@ std::optional<std::string> read_string(const toml::node& node, const value_conte
 std::optional<bool> read_bool(const toml::node& node, const value_context& ctx);
 std::optional<std::uint32_t> read_uint(const toml::node& node, std::uint32_t min, std::uint32_t max,
                                        const value_context& ctx);
+// A 32-bit mark mask: a hex string ("0x00f00000") or an integer, with at least two bits set
+// (flow offload needs two mark values: accept and drop).
+std::optional<std::uint32_t> read_mark_mask(const toml::node& node, const value_context& ctx);
 // A string that must be one of `choices`.
 std::optional<std::string> read_choice(const toml::node& node, std::initializer_list<std::string_view> choices,
                                        const value_context& ctx);

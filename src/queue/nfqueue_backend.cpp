@@ -316,6 +316,12 @@ void nfqueue_backend::set_verdict(std::uint32_t packet_id, verdict v, std::optio
     if (unverdicted_ > 0) --unverdicted_;
 }
 
+void nfqueue_backend::set_repeat(std::uint32_t packet_id, std::uint32_t mark) noexcept {
+    if (pending_.full()) send_verdicts(false, pending_.size());
+    pending_.add_repeat(packet_id, mark);
+    if (unverdicted_ > 0) --unverdicted_;
+}
+
 bool nfqueue_backend::flush() noexcept {
     if (pending_.empty()) return true;
     // Batch messages are safe only when nothing else is outstanding below their ids.

@@ -49,6 +49,7 @@ public:
 
     receive_result receive_burst(std::span<received_packet> out, std::chrono::milliseconds timeout) noexcept override;
     void set_verdict(std::uint32_t packet_id, verdict v, std::optional<std::uint32_t> mark = std::nullopt) noexcept override;
+    void set_repeat(std::uint32_t packet_id, std::uint32_t mark) noexcept override;
     bool flush() noexcept override;
     std::size_t drain(verdict v) noexcept override;
     const queue_stats& stats() const noexcept override { return stats_; }

@@ -76,6 +76,11 @@ public:
     virtual void set_verdict(std::uint32_t packet_id, verdict v,
                              std::optional<std::uint32_t> mark = std::nullopt) noexcept = 0;
 
+    // Records NF_REPEAT with packet mark `mark` (flow offload): the kernel runs the packet
+    // through the hook again, where the offload rules save the mark to the connection and
+    // accept it. Sent like set_verdict's, never batched with other packets.
+    virtual void set_repeat(std::uint32_t packet_id, std::uint32_t mark) noexcept = 0;
+
     // Sends every recorded verdict in as few messages and syscalls as it can.
     // Returns false when the send failed (counted in stats()).
     virtual bool flush() noexcept = 0;

@@ -28,11 +28,18 @@ verdict_batch::verdict_batch(std::size_t capacity)
 
 bool verdict_batch::add(std::uint32_t id, verdict v, std::optional<std::uint32_t> mark) noexcept {
     if (full()) return false;
-    entries_[count_++] = verdict_entry{id, v, mark.has_value(), mark.value_or(0)};
+    entries_[count_++] = verdict_entry{id, v, mark.has_value(), mark.value_or(0), false};
+    return true;
+}
+
+bool verdict_batch::add_repeat(std::uint32_t id, std::uint32_t mark) noexcept {
+    if (full()) return false;
+    entries_[count_++] = verdict_entry{id, verdict::accept, true, mark, true};
     return true;
 }
 
 std::size_t verdict_batch::key_of(const verdict_entry& e) noexcept {
+    if (e.repeat) return max_batch_keys;  // one message each, never batched
     for (std::size_t k = 0; k < key_count_; ++k) {
         const auto& kv = key_values_[k];
         if (kv.action == e.action && kv.has_mark == e.has_mark && (!e.has_mark || kv.mark == e.mark)) return k;
@@ -46,7 +53,9 @@ std::size_t verdict_batch::put_verdict(std::size_t off, std::uint16_t type, std:
                                        const verdict_entry& e) noexcept {
     auto* nlh = nfq_nlmsg_put(reinterpret_cast<char*>(buffer_.data() + off), type, queue_num);
     // Ids are u32 on the wire; the library takes an int and stores htonl of its bits.
-    nfq_nlmsg_verdict_put(nlh, static_cast<int>(e.id), e.action == verdict::accept ? NF_ACCEPT : NF_DROP);
+    nfq_nlmsg_verdict_put(nlh, static_cast<int>(e.id), e.repeat                      ? NF_REPEAT
+                          : e.action == verdict::accept ? NF_ACCEPT
+                                                        : NF_DROP);
     if (e.has_mark) nfq_nlmsg_verdict_put_mark(nlh, e.mark);
     return off + NLMSG_ALIGN(nlh->nlmsg_len);
 }

@@ -27,6 +27,7 @@ struct verdict_entry {
     verdict action = verdict::drop;
     bool has_mark = false;
     std::uint32_t mark = 0;
+    bool repeat = false;  // NF_REPEAT (flow offload): never part of a batch message
 };
 
 class verdict_batch {
@@ -41,6 +42,11 @@ public:
     bool empty() const noexcept { return count_ == 0; }
     bool full() const noexcept { return count_ == entries_.size(); }
     std::size_t capacity() const noexcept { return entries_.size(); }
+
+    // NF_REPEAT with a packet mark (flow offload, see src/offload/offload_marks.hpp). Always
+    // sent as its own NFQNL_MSG_VERDICT: a batch message would give its verdict to every
+    // packet below its id, and a repeat must reach only this one.
+    bool add_repeat(std::uint32_t id, std::uint32_t mark) noexcept;
 
     // Writes the messages for every entry added so far (entries stay until clear()).
     // The bytes live in this object until the next build().

@@ -9,6 +9,7 @@ namespace pbxgate {
 
 namespace {
 
+using rules_detail::hex_mark;
 using rules_detail::rule_plan;
 
 std::string nfqueue_target(const rule_plan& plan) {
@@ -23,10 +24,33 @@ std::string nfqueue_target(const rule_plan& plan) {
     return t;
 }
 
+// Flow offload (src/offload/offload_marks.hpp): ahead of everything else, so that a packet
+// the engine repeated with our mark has it saved to its connection and is accepted at
+// once, and every later packet of an offloaded connection skips the queue. Only the bits
+// of the mask are read or written: the administrator's other mark bits are left alone.
+std::string offload_rules(const rule_plan& plan, const std::string& add) {
+    if (!plan.offload) return {};
+    const offload_marks& m = *plan.offload;
+    const std::string mask = hex_mark(m.mask);
+    std::string out =
+        "# Flow offload: the engine marks a flow it judged (NF_REPEAT with a packet mark in\n"
+        "# " + mask + "); the mark is saved to the connection, whose packets then skip the queue.\n"
+        "# Only bits of engine.mark_mask are touched; other mark bits stay the admin's.\n";
+    const auto pair = [&](std::uint32_t value, const char* target) {
+        const std::string match = hex_mark(value) + "/" + mask;
+        out += add + "-m mark --mark " + match + " -j CONNMARK --save-mark --nfmask " + mask + " --ctmask " + mask +
+               "\n";
+        out += add + "-m connmark --mark " + match + " -j " + target + "\n";
+    };
+    pair(m.accept_value, "ACCEPT");
+    if (plan.offload_drops) pair(m.drop_value, "DROP");
+    return out;
+}
+
 std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& chain) {
     const std::string add = "-A " + chain + " ";
     const std::string queue = nfqueue_target(plan);
-    std::string out;
+    std::string out = offload_rules(plan, add);
     if (plan.place == placement::host) {
         out += "# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations)\n"
                "# are accepted before the queue: the engine cannot see conntrack state.\n";

@@ -61,6 +61,25 @@ std::string router_rules(const rule_plan& plan, rules_family family) {
            queue;
 }
 
+// Flow offload, as in the iptables backend: save our mark bits from the packet to the
+// connection, then let marked connections skip the queue. Only the mask's bits are touched.
+std::string offload_rules(const rule_plan& plan) {
+    if (!plan.offload) return {};
+    const offload_marks& m = *plan.offload;
+    const std::string mask = rules_detail::hex_mark(m.mask);
+    const std::string keep = rules_detail::hex_mark(~m.mask);
+    std::string out = "\t\t# Flow offload: a flow the engine judged carries our mark (bits " + mask +
+                      "); saved to the\n\t\t# connection, whose packets then skip the queue.\n";
+    const auto pair = [&](std::uint32_t value, const char* verdict_word) {
+        const std::string v = rules_detail::hex_mark(value);
+        out += "\t\tmeta mark and " + mask + " == " + v + " ct mark set ct mark and " + keep + " or " + v + "\n";
+        out += "\t\tct mark and " + mask + " == " + v + " " + verdict_word + "\n";
+    };
+    pair(m.accept_value, "accept");
+    if (plan.offload_drops) pair(m.drop_value, "drop");
+    return out;
+}
+
 }  // namespace
 
 rules_output nft_script(const policy& pol, const rules_options& opt) {
@@ -82,6 +101,7 @@ rules_output nft_script(const policy& pol, const rules_options& opt) {
     out += host ? "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
                 : "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
     out += "\t\t# accept here ends only this chain: other tables' chains still see the packet.\n";
+    out += offload_rules(*plan);
     if (host) {
         out += "\t\t# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations):\n"
                "\t\t# before the queue (the engine cannot see conntrack state).\n"

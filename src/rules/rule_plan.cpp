@@ -1,5 +1,7 @@
 #include "rules/rule_plan.hpp"
 
+#include <cstdio>
+
 namespace pbxgate::rules_detail {
 
 namespace {
@@ -24,6 +26,12 @@ std::vector<ip_prefix> without_contained(const std::vector<ip_prefix>& in, ip_fa
 
 }  // namespace
 
+std::string hex_mark(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", v);
+    return buf;
+}
+
 const char* to_text(placement p) noexcept { return p == placement::host ? "host" : "router"; }
 const char* to_text(fail_mode f) noexcept { return f == fail_mode::open ? "open" : "closed"; }
 
@@ -41,6 +49,16 @@ std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, 
     if (plan.cpu_fanout && plan.queues.single()) {
         error = "--cpu-fanout spreads packets over several queues; give a range such as --queues 0-1";
         return std::nullopt;
+    }
+    bool any_offload = pol.engine.offload_drops;
+    for (const auto& s : pol.services) any_offload = any_offload || (s.enabled && s.offload);
+    if (any_offload) {
+        plan.offload = offload_marks::from_mask(pol.engine.mark_mask);
+        if (!plan.offload) {
+            error = "engine.mark_mask needs at least two bits for flow offload";
+            return std::nullopt;
+        }
+        plan.offload_drops = pol.engine.offload_drops;
     }
     if (plan.place == placement::router) {
         plan.protected_v4 = without_contained(pol.engine.protected_addresses, ip_family::v4);

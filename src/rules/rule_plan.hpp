@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "offload/offload_marks.hpp"
 #include "pbxgate/address.hpp"
 #include "pbxgate/policy.hpp"
 #include "pbxgate/rules.hpp"
@@ -20,6 +21,9 @@ struct rule_plan {
     std::vector<ip_prefix> protected_v4;  // router placement; prefixes inside another dropped
     std::vector<ip_prefix> protected_v6;
     std::string source;                   // the policy file, for the header comment
+    // Flow offload: set when a service offloads or drops are offloaded (engine.mark_mask).
+    std::optional<offload_marks> offload;
+    bool offload_drops = false;
 
     const std::vector<ip_prefix>& protected_of(ip_family f) const noexcept {
         return f == ip_family::v4 ? protected_v4 : protected_v6;
@@ -35,6 +39,9 @@ std::string header_comment(const rule_plan& plan, std::string_view what);
 // The explanation of --queue-balance versus --queue-cpu-fanout, as comment lines; empty
 // with a single queue.
 std::string queue_spreading_comment(const rule_plan& plan);
+
+// The hex text of a mark or mask ("0x00100000"), as both backends write it.
+std::string hex_mark(std::uint32_t v);
 
 const char* to_text(placement p) noexcept;
 const char* to_text(fail_mode f) noexcept;

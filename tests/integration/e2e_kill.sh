@@ -12,7 +12,16 @@ source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
 trap testbed_cleanup EXIT
 testbed_start e2ekill
-policy=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml
+# Flow offload off: this test is about what the queue itself does when the engine stops
+# (tests/integration/offload_e2e.sh covers offloaded flows across a kill).
+policy=$TB_TMP/testbed-no-offload.toml
+cat >"$policy" <<EOF
+extends = "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml"
+[services.rtp]
+offload = false
+[services.udptl]
+offload = false
+EOF
 log=$TB_TMP/engine.log
 lan=${TB_NS[lan]}
 inet=${TB_NS[inet]}

@@ -63,8 +63,12 @@ check_installed() {
         [[ $(head -n1 <<<"$input_rules") == "-A INPUT -j PBXGATE-INPUT" ]] ||
             fail "$when: $ipt: the jump is not the first INPUT rule:"$'\n'"$listing"
         [[ $(count_lines "$listing" "$(admin_rule "$ipt")") == 1 ]] || fail "$when: $ipt lost the admin rule:"$'\n'"$listing"
-        # The chain's own rules, in order: replies accepted, then everything queued.
-        local expected="-A PBXGATE-INPUT -m conntrack --ctdir REPLY -j ACCEPT
+        # The chain's own rules, in order: flow offload (rtp and udptl offload by default:
+        # save our mark bits to the connection, accept marked connections), replies
+        # accepted, then everything queued.
+        local expected="-A PBXGATE-INPUT -m mark --mark 0x100000/0xf00000 -j CONNMARK --save-mark --nfmask 0xf00000 --ctmask 0xf00000
+-A PBXGATE-INPUT -m connmark --mark 0x100000/0xf00000 -j ACCEPT
+-A PBXGATE-INPUT -m conntrack --ctdir REPLY -j ACCEPT
 -A PBXGATE-INPUT -j NFQUEUE --queue-balance 0:1 --queue-bypass"
         [[ $(grep -e '^-A PBXGATE-INPUT ' <<<"$listing") == "$expected" ]] ||
             fail "$when: $ipt: PBXGATE-INPUT should hold exactly:"$'\n'"$expected"$'\n'"got:"$'\n'"$listing"

@@ -21,6 +21,7 @@ public:
         verdict action = verdict::drop;
         std::optional<std::uint32_t> mark;
         bool by_drain = false;
+        bool repeat = false;  // set_repeat (flow offload)
         bool operator==(const recorded_verdict&) const = default;
     };
 
@@ -71,6 +72,9 @@ public:
 
     void set_verdict(std::uint32_t id, verdict v, std::optional<std::uint32_t> mark = std::nullopt) noexcept override {
         pending_.push_back({id, v, mark, false});
+    }
+    void set_repeat(std::uint32_t id, std::uint32_t mark) noexcept override {
+        pending_.push_back({id, verdict::accept, mark, false, true});
     }
 
     bool flush() noexcept override {

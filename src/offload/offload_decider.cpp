@@ -1,0 +1,46 @@
+#include "offload/offload_decider.hpp"
+
+namespace pbxgate {
+
+std::uint64_t offload_decider::flow_key(const packet_view& v) noexcept {
+    // FNV-1a over the 5-tuple; 0 is reserved for "empty slot".
+    std::uint64_t h = 1469598103934665603ull;
+    const auto mix = [&h](std::uint8_t b) noexcept { h = (h ^ b) * 1099511628211ull; };
+    for (const auto b : v.src.bytes) mix(b);
+    for (const auto b : v.dst.bytes) mix(b);
+    mix(v.protocol);
+    mix(static_cast<std::uint8_t>(v.sport >> 8));
+    mix(static_cast<std::uint8_t>(v.sport));
+    mix(static_cast<std::uint8_t>(v.dport >> 8));
+    mix(static_cast<std::uint8_t>(v.dport));
+    return h == 0 ? 1 : h;
+}
+
+offload_action offload_decider::decide(const compiled_policy& policy, const packet_view& view,
+                                       const packet_meta& meta, const decision& d, bool monitor) noexcept {
+    // Only whole TCP/UDP flows: fragments, ICMP and malformed packets are judged each time.
+    if (!view.ok() || !view.has_ports || view.is_fragment) return offload_action::none;
+    const engine_settings& eng = policy.engine();
+    const auto marks = offload_marks::from_mask(eng.mark_mask);
+    if (!marks) return offload_action::none;
+    // A packet that already carries one of our values came back after a repeat: the offload
+    // rules are not installed (or not first). Offloading again would loop it forever.
+    if (marks->is_ours(meta.mark)) return offload_action::none;
+    if (d.action == verdict::drop) {
+        // A drop is offloaded only when the engine really drops (not in monitor mode) and
+        // only for the reasons that hold for the whole flow.
+        const bool flow_reason = d.why == reason::no_service || d.why == reason::zone_not_allowed ||
+                                 d.why == reason::blocked;
+        return eng.offload_drops && !monitor && flow_reason ? offload_action::drop : offload_action::none;
+    }
+    if (d.why != reason::allowed || !policy.offloads(d.service)) return offload_action::none;
+    if (eng.offload_after <= 1) return offload_action::accept;
+    const std::uint64_t key = flow_key(view);
+    slot& s = seen_[key & (table_size - 1)];
+    if (s.key != key) s = slot{key, 0};
+    if (++s.count < eng.offload_after) return offload_action::none;
+    s = slot{};
+    return offload_action::accept;
+}
+
+}  // namespace pbxgate
