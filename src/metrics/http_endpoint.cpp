@@ -84,20 +84,7 @@ http_endpoint::http_endpoint(const listen_address& at, render_fn render) : rende
     const int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (at.ipv6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(at.port);
-        inet_pton(AF_INET6, at.host.c_str(), &a->sin6_addr);
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(at.port);
-        inet_pton(AF_INET, at.host.c_str(), &a->sin_addr);
-        len = sizeof *a;
-    }
+    socklen_t len = to_sockaddr(at, ss);
     const std::string where = (at.ipv6 ? "[" + at.host + "]" : at.host) + ":" + std::to_string(at.port);
     if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(listen_fd_, 16) != 0) {
         const std::string why = std::strerror(errno);

@@ -22,20 +22,7 @@ http_get_result http_get(const listen_address& at, const std::string& path, std:
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (at.ipv6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(at.port);
-        inet_pton(AF_INET6, at.host.c_str(), &a->sin6_addr);
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(at.port);
-        inet_pton(AF_INET, at.host.c_str(), &a->sin_addr);
-        len = sizeof *a;
-    }
+    const socklen_t len = to_sockaddr(at, ss);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
         r.error = "cannot connect to " + where + ": " + std::strerror(errno);
         ::close(fd);

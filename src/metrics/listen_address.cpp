@@ -38,4 +38,20 @@ std::optional<listen_address> parse_listen_address(std::string_view text, std::s
     return out;
 }
 
+socklen_t to_sockaddr(const listen_address& at, sockaddr_storage& out) noexcept {
+    out = {};
+    if (at.ipv6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(at.port);
+        inet_pton(AF_INET6, at.host.c_str(), &a->sin6_addr);
+        return sizeof *a;
+    }
+    auto* a = reinterpret_cast<sockaddr_in*>(&out);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(at.port);
+    inet_pton(AF_INET, at.host.c_str(), &a->sin_addr);
+    return sizeof *a;
+}
+
 }  // namespace pbxgate

@@ -3,6 +3,8 @@
 // by the endpoint when it binds.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,5 +21,8 @@ struct listen_address {
 // Numeric addresses only: a metrics endpoint must not depend on name resolution at boot.
 // On failure returns nullopt and sets *error to a sentence naming the expected form.
 std::optional<listen_address> parse_listen_address(std::string_view text, std::string* error = nullptr);
+
+// The socket address of a parsed listen_address (for bind or connect); returns its length.
+socklen_t to_sockaddr(const listen_address& at, sockaddr_storage& out) noexcept;
 
 }  // namespace pbxgate
