@@ -5,22 +5,13 @@
 #include <string>
 
 #include "pbxgate/compiled_policy.hpp"
+#include "test_helpers.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::addr;
+using pbxgate::test::pfx;
 
 namespace {
-
-ip_prefix pfx(const char* text) {
-    const auto p = parse_prefix(text);
-    REQUIRE(p.has_value());
-    return *p;
-}
-
-ip_address addr(const char* text) {
-    const auto a = parse_address(text);
-    REQUIRE(a.has_value());
-    return *a;
-}
 
 constexpr zone_set zones(std::initializer_list<zone> zs) {
     zone_set s = 0;

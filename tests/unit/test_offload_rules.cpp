@@ -7,21 +7,12 @@
 
 #include "pbxgate/policy.hpp"
 #include "pbxgate/rules.hpp"
+#include "test_helpers.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::rule_lines;
 
 namespace {
-
-std::vector<std::string> rule_lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        const auto start = line.find_first_not_of(" \t");
-        if (start == std::string::npos || line[start] == '#') continue;
-        out.push_back(line.substr(start));
-    }
-    return out;
-}
 
 std::size_t index_of(const std::vector<std::string>& lines, const std::string& part) {
     for (std::size_t i = 0; i < lines.size(); ++i)

@@ -7,8 +7,10 @@
 
 #include "pbxgate/policy.hpp"
 #include "pbxgate/rules.hpp"
+#include "test_helpers.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::rule_lines;
 
 namespace {
 
@@ -26,18 +28,6 @@ policy sample_policy() {
     pol.engine.protected_addresses = {prefix("192.0.2.10"), prefix("192.0.2.0/24"), prefix("2001:db8:1::5"),
                                       prefix("198.51.100.0/25"), prefix("2001:db8:1::/48")};
     return pol;
-}
-
-// The lines that do something: no comments, no blank lines.
-std::vector<std::string> rule_lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        const auto start = line.find_first_not_of(" \t");
-        if (start == std::string::npos || line[start] == '#') continue;
-        out.push_back(line.substr(start));
-    }
-    return out;
 }
 
 bool has(const std::string& line, const std::string& part) { return line.find(part) != std::string::npos; }

@@ -9,26 +9,15 @@
 
 #include "pbxgate/zone_map.hpp"
 #include "address_helpers.hpp"
+#include "test_helpers.hpp"
 
 using namespace pbxgate;
+using pbxgate::test::addr;
+using pbxgate::test::pfx;
 using pbxgate::test::masked;
 using pbxgate::test::v6;
 
 namespace {
-
-ip_prefix pfx(const char* text) {
-    const auto p = parse_prefix(text);
-    REQUIRE(p.has_value());
-    return *p;
-}
-
-ip_address addr(const char* text) {
-    const auto a = parse_address(text);
-    REQUIRE(a.has_value());
-    return *a;
-}
-
-
 
 // Address arithmetic on the byte form: +1 / -1 with wrap-around inside the family.
 ip_address step(ip_address a, int delta) {
