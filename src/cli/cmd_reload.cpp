@@ -67,6 +67,7 @@ int reload(const reload_cli& c) {
         const auto now = read_reload_status(status_path);
         if (now && now->pid == pid && now->signal_attempts > before->signal_attempts) {
             if (now->ok) {
+                for (const std::string& k : now->kept) std::fprintf(stderr, "pbxgate reload: %s\n", k.c_str());
                 std::printf("reloaded: generation %llu in force (was %llu): %s\n",
                             static_cast<unsigned long long>(now->generation),
                             static_cast<unsigned long long>(before->generation), now->summary.c_str());

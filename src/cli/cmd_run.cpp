@@ -20,6 +20,7 @@ struct run_cli {
     unsigned stats_interval = 0;
     unsigned watch_quiet_ms = 200;
     bool check_only = false;
+    bool no_strict_modes = false;
 };
 
 // "3" or "0-3" -> {0,1,2,3}; empty on a malformed or inverted range.
@@ -57,6 +58,7 @@ int run(run_cli& c) {
     if (!c.fail.empty()) c.options.fail = c.fail == "open" ? fail_mode::open : fail_mode::closed;
     c.options.stats_interval = std::chrono::seconds(c.stats_interval);
     c.options.watch_quiet = std::chrono::milliseconds(c.watch_quiet_ms);
+    c.options.strict_modes = !c.no_strict_modes;
     return run_engine(c.options);
 }
 
@@ -86,6 +88,9 @@ void register_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--user", c->options.user,
                     "after binding the queues, run as this user (keeping only CAP_NET_ADMIN); "
                     "the stats and pid files must then be writable by it");
+    cmd->add_flag("--no-strict-modes", c->no_strict_modes,
+                  "accept policy files (and directories above them) that users other than root or the engine's "
+                  "could write; for test trees only");
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -11,7 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <cstdlib>
 #include <thread>
 
 #include "engine/drop_log.hpp"
@@ -28,6 +29,8 @@
 #include "reload/policy_slot.hpp"
 #include "reload/reload_status.hpp"
 #include "reload/reloader.hpp"
+#include "reload/strict_modes.hpp"
+#include "util/atomic_file.hpp"
 
 namespace pbxgate {
 
@@ -77,9 +80,8 @@ private:
 };
 
 long pid_in_file(const std::string& path) {
-    std::ifstream f(path);
-    long pid = 0;
-    return f >> pid ? pid : 0;
+    const auto text = read_small_file(path);  // a symlink planted there names no one
+    return text ? std::strtol(text->c_str(), nullptr, 10) : 0;
 }
 
 // The pid file, and the reload status file beside it (removed at exit, only if still ours:
@@ -91,14 +93,8 @@ public:
         if (const long other = pid_in_file(path_); other > 0 && other != getpid() && kill(static_cast<pid_t>(other), 0) == 0)
             spdlog::warn("pid file {} names running process {}; taking it over (give each engine its own --pid-file)",
                          path_, other);
-        const std::string tmp = path_ + ".tmp";
-        {
-            std::ofstream f(tmp, std::ios::trunc);
-            f << getpid() << '\n';
-            if (!f) throw std::runtime_error("cannot write pid file " + tmp + ": " + std::strerror(errno));
-        }
-        if (std::rename(tmp.c_str(), path_.c_str()) != 0)
-            throw std::runtime_error("cannot write pid file " + path_ + ": " + std::strerror(errno));
+        if (const std::string err = replace_file(path_, std::to_string(getpid()) + "\n"); !err.empty())
+            throw std::runtime_error("pid file: " + err);
     }
     ~pid_file_guard() {
         if (path_.empty() || pid_in_file(path_) != getpid()) return;
@@ -112,14 +108,28 @@ private:
     std::string path_;
 };
 
+// Whose files the engine trusts besides root's: the user it runs as (or will, with --user).
+uid_t engine_uid(const std::string& user) {
+    if (user.empty()) return geteuid();
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found) return found->pw_uid;
+    return geteuid();  // unknown user: drop_privileges() refuses to start with a clear message
+}
+
+file_reader policy_reader(const run_options& o) {
+    return o.strict_modes ? strict_modes_reader(engine_uid(o.user)) : filesystem_reader();
+}
+
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 class engine {
 public:
-    engine(const run_options& o, std::unique_ptr<const compiled_policy> initial)
-        : options_(o), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {}
+    engine(const run_options& o, std::unique_ptr<const compiled_policy> initial, file_reader read)
+        : options_(o), read_(std::move(read)), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {}
 
     void start(const backend_factory& make_backend) {
         const published_policy* pub = slot_.current();
@@ -180,7 +190,7 @@ public:
         // One reload covers whatever the watcher was waiting to report.
         if (watcher_) watcher_->cancel();
         observer_.reloading();
-        const reload_outcome r = reload_policy(options_.policy_path, slot_);
+        const reload_outcome r = reload_policy(options_.policy_path, slot_, read_);
         observer_.reloaded(r.ok, *slot_.current());
         ++status_.attempts;
         if (trigger == reload_trigger::signal) ++status_.signal_attempts;
@@ -190,6 +200,7 @@ public:
         status_.time = unix_now();
         status_.summary = r.summary;
         status_.errors.clear();
+        status_.kept = r.kept;
         const char* why = trigger == reload_trigger::signal ? "SIGHUP" : "file change";
         if (!r.ok) {
             ++reload_failures_;
@@ -202,6 +213,7 @@ public:
         } else {
             ++reloads_;
             last_reload_ok_ = status_.time;
+            for (const std::string& line : r.kept) spdlog::warn("{}", line);
             const engine_settings& eng = slot_.current()->policy->engine();
             configure_logging(eng.log_format, eng.log_level);
             budget_.set_rate(eng.drop_log_per_second);
@@ -253,13 +265,9 @@ public:
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
         if (!options_.stats_file.empty()) {
-            const std::string tmp = options_.stats_file + ".tmp";
-            {
-                std::ofstream f(tmp, std::ios::trunc);
-                f << format_status_json(s, *pub->policy) << '\n';
-            }
-            if (std::rename(tmp.c_str(), options_.stats_file.c_str()) != 0)
-                spdlog::error("cannot write stats file {}: {}", options_.stats_file, std::strerror(errno));
+            if (const std::string err = replace_file(options_.stats_file, format_status_json(s, *pub->policy) + "\n");
+                !err.empty())
+                spdlog::error("stats file: {}", err);
         }
     }
 
@@ -278,6 +286,7 @@ private:
     }
 
     run_options options_;
+    file_reader read_;
     policy_slot slot_;
     std::vector<std::unique_ptr<queue_backend>> backends_;
     std::vector<std::unique_ptr<worker>> workers_;
@@ -309,7 +318,8 @@ int poll_timeout(std::chrono::steady_clock::time_point now, std::optional<std::c
 }  // namespace
 
 int run_engine(const run_options& options, const backend_factory& make_backend) {
-    const load_result loaded = load_policy(options.policy_path);
+    const file_reader policy_files = policy_reader(options);
+    const load_result loaded = load_policy(options.policy_path, policy_files);
     if (!loaded.ok()) {
         for (const diagnostic& d : loaded.errors) spdlog::error("{}", d.to_string());
         spdlog::error("{}: {} error(s), not starting", options.policy_path, loaded.errors.size());
@@ -336,7 +346,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
     std::unique_ptr<engine> e;
     std::unique_ptr<pid_file_guard> pid;
     try {
-        e = std::make_unique<engine>(options, compiled_policy::compile(*loaded.value));
+        e = std::make_unique<engine>(options, compiled_policy::compile(*loaded.value), policy_files);
         e->start(make_backend);
         e->start_watching();
         pid = std::make_unique<pid_file_guard>(options.pid_file);

@@ -30,6 +30,9 @@ struct run_options {
     // `user` when given (engine/privileges.hpp). Off for in-process tests with fake backends.
     bool drop_privileges = true;
     std::string user;
+    // Refuse policy files (and directories above them) that someone other than root or the
+    // engine's user could write (reload/strict_modes.hpp), at start and at every reload.
+    bool strict_modes = true;
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

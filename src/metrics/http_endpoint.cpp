@@ -1,7 +1,6 @@
 #include "metrics/http_endpoint.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -14,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <vector>
 #include <stdexcept>
 
 #include "metrics/prometheus_text.hpp"
@@ -22,7 +23,9 @@ namespace pbxgate {
 namespace {
 
 constexpr std::size_t max_request = 4096;
-constexpr int request_timeout_ms = 2000;
+// Accept to close, whatever the client does; a scrape of a few tens of KB takes < 10 ms.
+constexpr auto connection_deadline = std::chrono::milliseconds(2000);
+using clock = std::chrono::steady_clock;
 
 std::string response(const char* status, const char* content_type, const std::string& body, bool head) {
     std::string r = "HTTP/1.0 ";
@@ -32,29 +35,6 @@ std::string response(const char* status, const char* content_type, const std::st
     r += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
     if (!head) r += body;
     return r;
-}
-
-bool send_all(int fd, std::string_view data) noexcept {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-// Closing with unread input makes the kernel send a reset, which can destroy the answer
-// before the client reads it: half-close, then swallow a bounded amount of what is left.
-void discard_rest(int fd) noexcept {
-    ::shutdown(fd, SHUT_WR);
-    char sink[4096];
-    for (int i = 0; i < 64; ++i) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) return;
-        const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
-        if (n <= 0 && !(n < 0 && errno == EINTR)) return;
-    }
 }
 
 }  // namespace
@@ -112,56 +92,133 @@ http_endpoint::~http_endpoint() {
 
 std::uint64_t http_endpoint::served() const noexcept { return served_.load(std::memory_order_relaxed); }
 
+struct http_endpoint::connection {
+    enum class phase { reading, writing, draining };
+    int fd = -1;
+    clock::time_point deadline;
+    phase state = phase::reading;
+    std::string in;   // the request head so far
+    std::string out;  // the answer
+    std::size_t sent = 0;
+};
+
 void http_endpoint::serve() noexcept {
+    std::vector<connection> conns;
+    std::vector<pollfd> fds;
+    auto close_all = [&conns] {
+        for (const connection& c : conns) ::close(c.fd);
+        conns.clear();
+    };
     for (;;) {
-        pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            spdlog::error("metrics: poll: {}", std::strerror(errno));
-            return;
+        try {
+            fds.clear();
+            // At the connection limit the listening socket is not polled: new clients wait
+            // in the backlog until a slot frees (at the latest at a deadline).
+            fds.push_back({conns.size() < max_connections ? listen_fd_ : -1, POLLIN, 0});
+            fds.push_back({wake_fd_, POLLIN, 0});
+            auto now = clock::now();
+            std::optional<clock::time_point> next_deadline;
+            for (const connection& c : conns) {
+                fds.push_back({c.fd, static_cast<short>(c.state == connection::phase::writing ? POLLOUT : POLLIN), 0});
+                if (!next_deadline || c.deadline < *next_deadline) next_deadline = c.deadline;
+            }
+            int timeout = -1;
+            if (next_deadline)
+                timeout = *next_deadline <= now
+                              ? 0
+                              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(*next_deadline - now).count());
+            if (::poll(fds.data(), fds.size(), timeout) < 0) {
+                if (errno == EINTR) continue;
+                spdlog::error("metrics: poll: {}", std::strerror(errno));
+                close_all();
+                return;
+            }
+            if (fds[1].revents) {
+                close_all();
+                return;
+            }
+            now = clock::now();
+            // Connections first (their pollfds follow the two fixed ones, in order), then new ones.
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < conns.size(); ++i) {
+                connection& c = conns[i];
+                bool alive = true;
+                if (fds[i + 2].revents) alive = advance(c);
+                if (alive && now >= c.deadline) alive = false;  // too slow: hang up
+                if (!alive) {
+                    ::close(c.fd);
+                    continue;
+                }
+                if (kept != i) conns[kept] = std::move(c);
+                ++kept;
+            }
+            conns.resize(kept);
+            if (fds[0].revents & POLLIN) {
+                while (conns.size() < max_connections) {
+                    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                    if (fd < 0) break;  // drained, the peer gave up, or out of descriptors: later
+                    connection c;
+                    c.fd = fd;
+                    c.deadline = now + connection_deadline;
+                    // The request is usually there already: answer without another round.
+                    if (advance(c)) conns.push_back(std::move(c));
+                    else ::close(fd);
+                }
+            }
+        } catch (const std::exception& ex) {
+            // Out of memory for a buffer: drop every connection, keep serving.
+            spdlog::error("metrics: {}", ex.what());
+            close_all();
         }
-        if (fds[1].revents) return;
-        if (!(fds[0].revents & POLLIN)) continue;
-        const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (client < 0) continue;  // the peer gave up, or out of descriptors: try again later
-        answer(client);
-        ::close(client);
     }
 }
 
-void http_endpoint::answer(int client) noexcept {
+bool http_endpoint::advance(connection& c) noexcept {
     try {
-        std::string request;
-        char buf[1024];
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request_timeout_ms);
-        // Read the request head only; the body (there should be none) is ignored.
-        while (request.find("\r\n\r\n") == std::string::npos && request.find("\n\n") == std::string::npos) {
-            if (request.size() >= max_request) {
-                served_.fetch_add(1, std::memory_order_relaxed);
-                send_all(client, response("431 Request Header Fields Too Large", "text/plain; charset=utf-8",
-                                          "request too large\n", false));
-                discard_rest(client);
-                return;
+        char buf[4096];
+        if (c.state == connection::phase::reading) {
+            // Read the request head only; the body (there should be none) is ignored.
+            while (c.in.find("\r\n\r\n") == std::string::npos && c.in.find("\n\n") == std::string::npos) {
+                if (c.in.size() >= max_request) {
+                    c.out = response("431 Request Header Fields Too Large", "text/plain; charset=utf-8",
+                                     "request too large\n", false);
+                    break;
+                }
+                const ssize_t n = ::recv(c.fd, buf, std::min(sizeof buf, max_request - c.in.size()), 0);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // more later
+                if (n <= 0) return false;  // gone before asking
+                c.in.append(buf, static_cast<std::size_t>(n));
             }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return;  // too slow: hang up
-            pollfd p{client, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            const ssize_t n = ::recv(client, buf, std::min(sizeof buf, max_request - request.size()), 0);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (n <= 0) return;
-            request.append(buf, static_cast<std::size_t>(n));
+            if (c.out.empty()) c.out = http_response_for(c.in, render_);
+            served_.fetch_add(1, std::memory_order_relaxed);  // before sending: the client may check at once
+            c.state = connection::phase::writing;
         }
-        // The answer is small (tens of KB); a blocking send with a timeout is simplest.
-        const int flags = ::fcntl(client, F_GETFL);
-        ::fcntl(client, F_SETFL, flags & ~O_NONBLOCK);
-        const timeval tv{request_timeout_ms / 1000, 0};
-        ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        const std::string answer = http_response_for(request, render_);
-        served_.fetch_add(1, std::memory_order_relaxed);  // before sending: the client may check at once
-        send_all(client, answer);
+        if (c.state == connection::phase::writing) {
+            while (c.sent < c.out.size()) {
+                const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // the client reads slowly
+                if (n <= 0) return false;
+                c.sent += static_cast<std::size_t>(n);
+            }
+            // Closing with unread input makes the kernel send a reset, which can destroy the
+            // answer before the client reads it: half-close, and swallow what is left until
+            // the client closes (or the deadline).
+            ::shutdown(c.fd, SHUT_WR);
+            c.state = connection::phase::draining;
+            c.out.clear();
+            c.out.shrink_to_fit();
+        }
+        for (;;) {
+            const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+            return n > 0;  // 0: the client closed, done
+        }
     } catch (const std::exception& ex) {
         spdlog::error("metrics: {}", ex.what());
+        return false;
     }
 }
 

@@ -1,11 +1,15 @@
 // A deliberately tiny HTTP/1.0 server for Prometheus scrapes: one listening socket, one
-// thread, one connection at a time. GET /metrics answers with render(); anything else is
-// 404 (405 for methods other than GET/HEAD). Requests are bounded in size (4 KiB) and time
-// (2 s), so a slow or hostile client cannot hold the thread for long. The thread only calls
-// render(), which must be safe to call from it (the engine's reads relaxed atomics).
+// thread, one poll() over every open connection (at most max_connections at once). GET
+// /metrics answers with render(); anything else is 404 (405 for methods other than
+// GET/HEAD). Every socket is non-blocking and every connection has a total deadline (2 s
+// from accept, request, answer and close included), and the request head is bounded (4 KiB):
+// a client that is slow to send, or never reads its answer, holds one connection slot until
+// its deadline, never the thread, so other scrapes are answered meanwhile. The thread only
+// calls render(), which must be safe to call from it (the engine's reads relaxed atomics).
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -29,9 +33,13 @@ public:
     std::uint16_t port() const noexcept { return port_; }  // the bound port (useful with port 0)
     std::uint64_t served() const noexcept;                  // requests answered, any status
 
+    static constexpr std::size_t max_connections = 32;
+
 private:
+    struct connection;
     void serve() noexcept;
-    void answer(int client) noexcept;
+    // Advances one connection as far as its socket allows; false when it is finished.
+    bool advance(connection& c) noexcept;
 
     render_fn render_;
     int listen_fd_ = -1;

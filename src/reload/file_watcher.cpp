@@ -14,12 +14,13 @@
 namespace pbxgate {
 namespace {
 
-// Everything that can put new content at a watched name, or take it away: a write in
-// place (CLOSE_WRITE), a rename over it (MOVED_TO), a new file (CREATE), a removal
-// (DELETE, MOVED_FROM: the reload that follows reports the missing file and keeps the
-// running policy). IN_MODIFY alone is not a finished write.
-constexpr std::uint32_t watch_mask =
-    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
+// A complete file at the name: a write closed, or a file renamed onto it.
+constexpr std::uint32_t finished = IN_CLOSE_WRITE | IN_MOVED_TO;
+// A change under way: content being written, a new (still empty) file, the file taken
+// away (the reload that follows, if nothing replaces it, reports the missing file and keeps
+// the running policy).
+constexpr std::uint32_t unfinished = IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+constexpr std::uint32_t watch_mask = finished | unfinished | IN_ONLYDIR;
 
 // The paths to watch for one file: as written, and where a symlink leads.
 std::vector<std::filesystem::path> spellings(const std::string& file) {
@@ -75,29 +76,47 @@ std::vector<std::string> file_watcher::watch(const std::vector<std::string>& fil
 void file_watcher::read_events(clock::time_point now) {
     // inotify's documented minimum buffer for one event with the longest name.
     alignas(inotify_event) char buf[sizeof(inotify_event) + NAME_MAX + 1 + 4096];
+    bool any_finished = false, any_unfinished = false;
     for (;;) {
         const ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) return;  // EAGAIN: drained (errors other than EINTR do not repeat usefully)
+        if (n <= 0) break;  // EAGAIN: drained (errors other than EINTR do not repeat usefully)
         for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
             inotify_event ev;
             std::memcpy(&ev, buf + off, sizeof ev);
             const char* name = buf + off + sizeof(inotify_event);
             off += static_cast<ssize_t>(sizeof(inotify_event) + ev.len);
             if (off > n) break;
-            bool relevant = (ev.mask & IN_Q_OVERFLOW) != 0;  // events were lost: reload to be sure
-            if (!relevant && ev.len > 0) {
-                const std::string file(name, strnlen(name, ev.len));
-                for (const dir_watch& d : dirs_)
-                    if (d.wd == ev.wd && d.names.count(file)) relevant = true;
+            if (ev.mask & IN_Q_OVERFLOW) {
+                any_finished = true;  // events were lost: reload to be sure
+                continue;
             }
-            if (relevant) deadline_ = now + quiet_;
+            if (ev.len == 0) continue;
+            const std::string file(name, strnlen(name, ev.len));
+            const bool watched = std::any_of(dirs_.begin(), dirs_.end(),
+                                             [&](const dir_watch& d) { return d.wd == ev.wd && d.names.count(file); });
+            if (!watched) continue;
+            // In queue order: the last event on a name says whether it is finished.
+            if (ev.mask & finished) {
+                in_progress_.erase({ev.wd, file});
+                any_finished = true;
+            } else if (ev.mask & unfinished) {
+                in_progress_.insert({ev.wd, file});
+                any_unfinished = true;
+            }
         }
+    }
+    if (!in_progress_.empty()) {
+        // A writer is not done: wait a quiet period after its last sign of life.
+        if (any_unfinished || !deadline_) deadline_ = now + quiet_;
+    } else if (any_finished) {
+        deadline_ = now;  // every change seen is complete
     }
 }
 
 bool file_watcher::take_due(clock::time_point now) noexcept {
     if (!deadline_ || now < *deadline_) return false;
     deadline_.reset();
+    in_progress_.clear();  // finished or given up on: the reload reads whatever is there
     return true;
 }
 

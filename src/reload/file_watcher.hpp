@@ -1,11 +1,17 @@
-// file_watcher: tells the engine when the policy file, or a file it `extends`, changed on
-// disk, once per burst of changes.
+// file_watcher: tells its owner when one of a set of files changed on disk (the engine
+// watches the policy file and what it `extends`; any other set of files works the same).
 //
 // It watches the DIRECTORIES holding the files, not the files: an editor's write-and-rename
 // and a config-management tool's atomic replace put a new inode at the path, and a watch on
 // the old inode would see nothing after the first replace. Events are matched by file name.
-// Bursts (an editor's backup + write + rename, a tool rewriting the top file and what it
-// extends) are debounced: a reload is due once no event has arrived for `quiet`.
+//
+// A finished change is due at once: a rename onto the name (IN_MOVED_TO) or the close of a
+// file opened for writing (IN_CLOSE_WRITE) leaves a complete file. Only a change still in
+// progress is debounced: a write not yet closed (IN_MODIFY), a new empty file (IN_CREATE),
+// a file gone (IN_DELETE, IN_MOVED_FROM: an editor's replacement usually follows). While any
+// watched name is in progress, nothing is due until it finishes or has been quiet for
+// `quiet` (a writer that never closes, a file that stays deleted: the reload then reports
+// what it finds).
 //
 // Not thread-safe: the engine's main thread owns it, next to its signalfd, in one poll().
 #pragma once
@@ -35,16 +41,20 @@ public:
     // The descriptor to poll for POLLIN.
     int fd() const noexcept { return fd_; }
 
-    // Reads every pending event (non-blocking). A change to a watched name (new content,
-    // or the file deleted or moved away) arms, or re-arms, the quiet period.
+    // Reads every pending event (non-blocking). A finished change makes a reload due now
+    // (unless another watched name is still in progress); a change in progress arms, or
+    // re-arms, the quiet period.
     void read_events(clock::time_point now);
 
     // When a reload becomes due (for poll's timeout), if one is pending.
     std::optional<clock::time_point> deadline() const noexcept { return deadline_; }
-    // True (once) when the quiet period has passed: reload now.
+    // True (once) when a reload is due: reload now.
     bool take_due(clock::time_point now) noexcept;
     // A reload happened by other means (SIGHUP): drop the pending one.
-    void cancel() noexcept { deadline_.reset(); }
+    void cancel() noexcept {
+        deadline_.reset();
+        in_progress_.clear();
+    }
 
     const std::set<std::string>& files() const noexcept { return files_; }
 
@@ -59,6 +69,7 @@ private:
     std::chrono::milliseconds quiet_;
     std::vector<dir_watch> dirs_;
     std::set<std::string> files_;  // absolute paths
+    std::set<std::pair<int, std::string>> in_progress_;  // (directory watch, name) changing now
     std::optional<clock::time_point> deadline_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "reload/engine_keys.hpp"
+
 namespace pbxgate {
 namespace {
 
@@ -24,9 +26,11 @@ std::string describe_policy_change(const policy& before, const policy& after) {
             add("+" + name + " " + describe_ports(*s));
             continue;
         }
-        if (describe_ports(*it->second) != describe_ports(*s)) add(name + " moved " + describe_ports(*it->second) + " -> " + describe_ports(*s));
-        if (it->second->allow != s->allow)
-            add(name + " allow " + describe_zones(it->second->allow) + " -> " + describe_zones(s->allow));
+        const service_def& was = *it->second;
+        if (describe_ports(was) != describe_ports(*s)) add(name + " moved " + describe_ports(was) + " -> " + describe_ports(*s));
+        if (was.allow != s->allow) add(name + " allow " + describe_zones(was.allow) + " -> " + describe_zones(s->allow));
+        if (was.offload != s->offload) add(name + " offload " + (s->offload ? "on" : "off"));
+        if (was.description != s->description) add(name + " description changed");
     }
     for (const auto& [name, s] : old_services)
         if (!new_services.count(name)) add("-" + name);
@@ -39,8 +43,11 @@ std::string describe_policy_change(const policy& before, const policy& after) {
               before.zones.trusted == after.zones.trusted);
     zone_size("blocked", before.zones.blocked.size(), after.zones.blocked.size(),
               before.zones.blocked == after.zones.blocked);
-    if (before.engine.mode != after.engine.mode)
-        add(std::string("mode ") + (after.engine.mode == engine_mode::monitor ? "monitor" : "enforce"));
+    for (const engine_key& k : engine_keys()) {
+        if (k.same(before.engine, after.engine)) continue;
+        add(std::string(k.name) + " " + k.show(before.engine) + " -> " + k.show(after.engine) +
+            (k.needs_restart ? " (needs a restart)" : ""));
+    }
     return out.empty() ? "no change" : out;
 }
 

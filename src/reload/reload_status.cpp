@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "util/atomic_file.hpp"
 
 namespace pbxgate {
 namespace {
@@ -49,6 +50,7 @@ std::string format_reload_status(const reload_status& s) {
         << "time " << s.time << '\n'
         << "summary " << one_line(s.summary) << '\n';
     for (const std::string& e : s.errors) out << "error " << one_line(e) << '\n';
+    for (const std::string& k : s.kept) out << "kept " << one_line(k) << '\n';
     return out.str();
 }
 
@@ -70,6 +72,7 @@ std::optional<reload_status> parse_reload_status(const std::string& text) {
         else if (key == "time") good = parse_number(value, s.time);
         else if (key == "summary") s.summary = value;
         else if (key == "error") s.errors.push_back(value);
+        else if (key == "kept") s.kept.push_back(value);
         else if (key == "trigger") {
             if (value == "start") s.trigger = reload_trigger::start;
             else if (value == "signal") s.trigger = reload_trigger::signal;
@@ -84,23 +87,13 @@ std::optional<reload_status> parse_reload_status(const std::string& text) {
 }
 
 std::string write_reload_status(const std::string& path, const reload_status& s) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << format_reload_status(s);
-        f.flush();
-        if (!f) return "cannot write " + tmp + ": " + std::strerror(errno);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    return {};
+    return replace_file(path, format_reload_status(s));
 }
 
 std::optional<reload_status> read_reload_status(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) return std::nullopt;
-    std::ostringstream text;
-    text << f.rdbuf();
-    return parse_reload_status(text.str());
+    const auto text = read_small_file(path);
+    if (!text) return std::nullopt;
+    return parse_reload_status(*text);
 }
 
 std::string reload_status_path(const std::string& pid_file) {

@@ -16,7 +16,8 @@
 //   ok 0
 //   generation 5
 //   time 1795844400
-//   summary sip moved 5060/udp -> 5160/udp
+//   summary sip moved 5060/udp -> 5160/udp; mark_mask 0x00f00000 -> 0x0f000000 (needs a restart)
+//   kept mark_mask changed: needs a restart; keeping 0x00f00000
 //   error site.toml:4:9: error: port 70000 is out of range 1-65535
 #pragma once
 
@@ -39,13 +40,15 @@ struct reload_status {
     std::int64_t time = 0;              // when (Unix seconds)
     std::string summary;                // what changed, when ok
     std::vector<std::string> errors;    // FILE:LINE:COL lines, when refused
+    std::vector<std::string> kept;      // restart-only keys changed but not applied, when ok
 };
 
 std::string format_reload_status(const reload_status& s);
 // nullopt when the text is not a status file (missing keys, bad numbers).
 std::optional<reload_status> parse_reload_status(const std::string& text);
 
-// Atomic replace; returns an error message, empty on success.
+// Atomic replace, never through a symlink (util/atomic_file.hpp); returns an error
+// message, empty on success.
 std::string write_reload_status(const std::string& path, const reload_status& s);
 std::optional<reload_status> read_reload_status(const std::string& path);
 

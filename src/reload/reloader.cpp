@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "reload/engine_keys.hpp"
 #include "reload/policy_diff.hpp"
 
 namespace pbxgate {
@@ -20,6 +21,9 @@ reload_outcome reload_policy(const std::string& path, policy_slot& slot, const f
         out.files = before->policy->source().files;
         return out;
     }
+    const policy& running = before->policy->source();
+    out.summary = describe_policy_change(running, *loaded.value);
+    out.kept = keep_restart_only_keys(loaded.value->engine, running.engine);
     std::unique_ptr<const compiled_policy> next;
     try {
         // The previous generation lends its service ids: counters indexed by id stay right.
@@ -29,7 +33,6 @@ reload_outcome reload_policy(const std::string& path, policy_slot& slot, const f
         out.files = before->policy->source().files;
         return out;
     }
-    out.summary = describe_policy_change(before->policy->source(), next->source());
     out.files = next->source().files;
     out.generation = slot.publish(std::move(next));
     out.ok = true;

@@ -1,5 +1,6 @@
 // Reload: load -> validate -> compile off the packet path, then publish. A policy with
-// errors changes nothing: the running one stays in force.
+// errors changes nothing: the running one stays in force. Keys a running engine cannot
+// apply keep their running values (reload/engine_keys.hpp); the rest is applied.
 #pragma once
 
 #include <chrono>
@@ -16,7 +17,8 @@ struct reload_outcome {
     bool ok = false;
     std::uint64_t generation = 0;         // the generation in force afterwards
     std::vector<diagnostic> errors;       // why it was refused
-    std::string summary;                  // what changed, when ok
+    std::string summary;                  // what changed, when ok (refused keys included)
+    std::vector<std::string> kept;        // one line per restart-only key that changed and was not applied
     std::vector<std::string> files;       // every file the policy now reads (to watch)
     std::chrono::microseconds duration{0};  // load + compile + publish (grace period included), when ok
 };

@@ -31,7 +31,9 @@ write_policy ""
 testbed_rules "$policy" || { echo "FAIL: pbxgate-rules apply" >&2; exit 1; }
 testbed_serve "" 5060,45000
 log=$TB_TMP/engine.log
-testbed_engine_start "$log" --policy "$policy"
+# SIGHUP only (--watch-quiet 0): the reload counts below are the test's own SIGHUPs, not
+# also the watcher's reload of the rewritten file.
+testbed_engine_start "$log" --policy "$policy" --watch-quiet 0
 
 scrape() { ip netns exec "$TB_PBX" python3 -c 'import urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:9477/metrics", timeout=5).read().decode(), end="")'; }

@@ -5,7 +5,8 @@
   deploy_notify_harness.py SOCKET_PATH LOG -- COMMAND...
 HARNESS_RELOAD_CMD (a shell command, e.g. the unit's ExecReload) replaces the SIGHUP.
 Prints one JSON object: messages (in order), ready_before_hup, reload_pair (RELOADING=1
-then READY=1 after the reload), watchdog_pings, stopping, exit_code, reload_exit. Bounded: at most
+then READY=1 after the reload), watchdog_pings, stopping, exit_code, reload_exit, and the
+engine's uids and effective capabilities once ready (uid, cap_eff, from /proc). Bounded: at most
 ~25 s whatever the engine does.
 """
 import json
@@ -22,6 +23,7 @@ if os.path.exists(sock_path):
     os.unlink(sock_path)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sock_path)
+os.chmod(sock_path, 0o666)  # the engine may run as the unit's User=, and systemd's socket takes anyone
 s.settimeout(0.1)
 env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="1500000")
 env.pop("WATCHDOG_PID", None)
@@ -46,6 +48,13 @@ def collect(seconds, until=None):
 with open(log_path, "ab") as log:
     p = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     ready = collect(10, "READY=1")
+    proc = {}
+    try:
+        for line in open(f"/proc/{p.pid}/status"):
+            key, _, value = line.partition(":")
+            proc[key] = value.split()
+    except OSError:
+        pass
     collect(2)  # watchdog pings and STATUS updates
     pings_before_hup = messages.count("WATCHDOG=1")
     reload_cmd = os.environ.get("HARNESS_RELOAD_CMD")
@@ -82,4 +91,6 @@ print(json.dumps({
     "stopping": "STOPPING=1" in messages,
     "exit_code": code,
     "reload_exit": reload_exit,
+    "uid": " ".join(proc.get("Uid", [])),
+    "cap_eff": " ".join(proc.get("CapEff", [])),
 }))

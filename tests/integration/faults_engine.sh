@@ -50,7 +50,9 @@ start_engine() {
   shift
   : >"$tmp/engine.log"
   rm -f "$stats_file"
-  ip netns exec "$pbx" "$PBXGATE" run --policy "$policy" --queue 0 --stats-file "$stats_file" "$@" \
+  # --watch-quiet 0: reloads only on SIGHUP, so each one counted here is the test's own (the
+  # watcher would reload a complete file at once, racing the SIGHUP that follows).
+  ip netns exec "$pbx" "$PBXGATE" run --policy "$policy" --queue 0 --stats-file "$stats_file" --watch-quiet 0 "$@" \
     >>"$tmp/engine.log" 2>&1 &
   engine_pid=$!
   wait_for 10 grep -qs "queue(s) bound" "$tmp/engine.log" || { cat "$tmp/engine.log" >&2; fail "engine did not start"; exit 1; }

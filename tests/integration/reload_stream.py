@@ -15,8 +15,10 @@
       good write; records "INDEX KIND TIME" (TIME once the rename has returned).
   reload_stream.py check --sent F --received F --writes F --engine-log F --stats F
                          --service NAME --zone ZONE --initial open|closed --policy FILE
+                         [--max-median-ms MS]
       Asserts no loss and that every packet's fate matches the generation in force around
-      it; prints the reload latency. Exit 0 pass, 1 fail.
+      it; prints the reload latency (rename -> first packet judged by the new policy) and,
+      given MS, asserts its median is at most MS. Exit 0 pass, 1 fail.
 All loops are bounded in count and time.
 """
 import datetime
@@ -246,6 +248,10 @@ def check(o):
         print(f"reload latency over {len(latency)} reloads (file write -> first packet judged by the new policy): "
               f"{ms(latency)}")
         print(f"  of which file write -> generation published (engine log): {ms(publish)}")
+        if "--max-median-ms" in o:
+            limit = float(o["--max-median-ms"])
+            median = statistics.median(latency) * 1000
+            expect(median <= limit, f"reload latency median {median:.1f} ms is above {limit:g} ms")
     return report(failures)
 
 

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "metrics/http_endpoint.hpp"
 #include "metrics/listen_address.hpp"
@@ -109,4 +111,55 @@ TEST_CASE("metrics: a real endpoint on the loopback serves, refuses, and stops",
     const std::uint16_t port = ep->port();
     ep.reset();  // joins the thread; the port is closed
     CHECK(test::http_exchange(port, "GET /metrics HTTP/1.0\r\n\r\n").empty());
+}
+
+namespace {
+
+// A connected client that does nothing further unless told.
+int connect_loopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    return fd;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: clients that never send or never read do not hold up another scrape", "[metrics]") {
+    std::atomic<int> renders{0};
+    listen_address at;
+    at.host = "127.0.0.1";
+    at.port = 0;
+    // The first answer is far larger than the socket buffers: a client that never reads it
+    // leaves the server with a send that cannot complete.
+    http_endpoint ep(at, [&] { return renders++ == 0 ? std::string(32u << 20, '#') : std::string("pbxgate_up 1\n"); });
+
+    const int never_reads = connect_loopback(ep.port());
+    const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+    REQUIRE(::send(never_reads, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (renders.load() == 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(renders.load() == 1);  // the server is now stuck sending to it, as far as it can
+    const int never_sends = connect_loopback(ep.port());
+
+    const auto started = std::chrono::steady_clock::now();
+    const std::string ok = test::http_exchange(ep.port(), request);
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(test::http_body(ok) == "pbxgate_up 1\n");
+    CHECK(took < std::chrono::seconds(1));
+
+    // The silent client is hung up on at its deadline (2 s after connecting), not kept.
+    const timeval tv{4, 0};
+    ::setsockopt(never_sends, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char byte;
+    const auto waited_from = std::chrono::steady_clock::now();
+    CHECK(::recv(never_sends, &byte, 1, 0) == 0);
+    CHECK(std::chrono::steady_clock::now() - waited_from < std::chrono::milliseconds(3000));
+    ::close(never_sends);
+    ::close(never_reads);
 }
