@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hot reload end to end (issue 4), on NFQUEUE in the namespace testbed:
 #
+#  0. A policy directory others can write: the engine refuses to start (StrictModes).
 #  1. A steady numbered UDP stream (500 packets/s) from the internet client to udp 40000
 #     on the PBX, while the policy file is replaced atomically 100 times, alternately
 #     opening and closing 40000 to the internet zone, with one broken file after the 50th.
@@ -69,6 +70,15 @@ policy_text '"lan"' >"$work/closed.toml"
 sed -e "s/ports = \[$port\]/ports = [70000]/" -e 's/allow = \["lan"\]/allow = ["lan", "galaxy"]/' \
     "$work/closed.toml" >"$work/broken.toml"
 cp "$work/closed.toml" "$policy"
+
+# StrictModes: a policy directory its group can write is refused at start, naming it
+# (refused while loading the policy, before any queue is bound).
+chmod 775 "$work"
+status=0
+out=$("$PBXGATE" run --policy "$policy" --queue 0 --pid-file "" 2>&1) || status=$?
+chmod 700 "$work"
+expect_eq "start with a group-writable policy directory: exit" 1 "$status"
+expect_contains "start with a group-writable policy directory: why" "$work is writable by its group (mode 0775)" "$out"
 
 testbed_up "$tag"
 in_pbx() { ip netns exec "$TB_PBX" "$@"; }
