@@ -148,6 +148,8 @@ TEST_CASE("state files are replaced whole and never written through a symlink", 
     const fs::path victim = dir.path / "victim", pid = dir.path / "pbxgate.pid";
     write(victim, "precious\n");
     fs::create_symlink(victim, pid);  // planted at the pid path
+    // ...and at the fixed temporary name a writer might use beside it.
+    fs::create_symlink(victim, pid.string() + ".tmp");
     CHECK(replace_file(pid.string(), "4242\n").empty());
     CHECK(slurp(victim) == "precious\n");  // the target is untouched
     CHECK_FALSE(fs::is_symlink(pid));      // the link itself was replaced
@@ -155,10 +157,10 @@ TEST_CASE("state files are replaced whole and never written through a symlink", 
     struct stat st {};
     REQUIRE(lstat(pid.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0644);
-    // No temporary file is left beside it.
+    // No temporary file is left beside it (victim, pid file, the planted .tmp link).
     std::size_t entries = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
-    CHECK(entries == 2);
+    CHECK(entries == 3);
 
     // Reading does not follow a link either: a planted pid file names no one.
     fs::remove(pid);
@@ -169,6 +171,7 @@ TEST_CASE("state files are replaced whole and never written through a symlink", 
     // The reload status file (beside the pid file) goes the same way.
     const fs::path status = reload_status_path(pid.string());
     fs::create_symlink(victim, status);
+    fs::create_symlink(victim, status.string() + ".tmp");
     reload_status s;
     s.pid = 4242;
     CHECK(write_reload_status(status.string(), s).empty());
