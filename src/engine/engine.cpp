@@ -28,6 +28,8 @@
 #include "reload/policy_slot.hpp"
 #include "reload/reload_status.hpp"
 #include "reload/reloader.hpp"
+#include "util/clock.hpp"
+#include "util/token_bucket.hpp"
 
 namespace pbxgate {
 
@@ -49,32 +51,6 @@ backend_factory nfqueue_backend_factory() {
 }
 
 namespace {
-
-// Token bucket for drop log lines, refilled per second; counts what it suppresses.
-class line_budget {
-public:
-    explicit line_budget(std::uint32_t per_second) : per_second_(per_second), tokens_(per_second) {}
-    bool take(std::chrono::steady_clock::time_point now) {
-        if (now - refilled_ >= std::chrono::seconds(1)) {
-            tokens_ = per_second_;
-            refilled_ = now;
-        }
-        if (tokens_ == 0) {
-            ++suppressed_;
-            return false;
-        }
-        --tokens_;
-        return true;
-    }
-    std::uint64_t take_suppressed() { return std::exchange(suppressed_, 0); }
-    void set_rate(std::uint32_t per_second) { per_second_ = per_second; }
-
-private:
-    std::uint32_t per_second_;
-    std::uint32_t tokens_;
-    std::uint64_t suppressed_ = 0;
-    std::chrono::steady_clock::time_point refilled_{};
-};
 
 long pid_in_file(const std::string& path) {
     std::ifstream f(path);
@@ -111,10 +87,6 @@ public:
 private:
     std::string path_;
 };
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 class engine {
 public:
@@ -161,7 +133,7 @@ public:
             status_path_ = reload_status_path(options_.pid_file);
             status_.pid = getpid();
             status_.generation = slot_.generation();
-            status_.time = unix_now();
+            status_.time = static_cast<std::int64_t>(unix_now());
             write_status();
         }
         if (options_.watch_quiet.count() <= 0) return;
@@ -187,7 +159,7 @@ public:
         status_.trigger = trigger;
         status_.ok = r.ok;
         status_.generation = r.generation;
-        status_.time = unix_now();
+        status_.time = static_cast<std::int64_t>(unix_now());
         status_.summary = r.summary;
         status_.errors.clear();
         const char* why = trigger == reload_trigger::signal ? "SIGHUP" : "file change";
@@ -283,7 +255,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
-    line_budget budget_;
+    token_bucket budget_;  // drop log lines per second, after the per-reason limits
     reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
     std::uint64_t reloads_ = 0;

@@ -1,19 +1,11 @@
 #include "offload/offload_decider.hpp"
 
+#include "util/flow_hash.hpp"
+
 namespace pbxgate {
 
 std::uint64_t offload_decider::flow_key(const packet_view& v) noexcept {
-    // FNV-1a over the 5-tuple; 0 is reserved for "empty slot".
-    std::uint64_t h = 1469598103934665603ull;
-    const auto mix = [&h](std::uint8_t b) noexcept { h = (h ^ b) * 1099511628211ull; };
-    for (const auto b : v.src.bytes) mix(b);
-    for (const auto b : v.dst.bytes) mix(b);
-    mix(v.protocol);
-    mix(static_cast<std::uint8_t>(v.sport >> 8));
-    mix(static_cast<std::uint8_t>(v.sport));
-    mix(static_cast<std::uint8_t>(v.dport >> 8));
-    mix(static_cast<std::uint8_t>(v.dport));
-    return h == 0 ? 1 : h;
+    return flow_hash(v.src, v.dst, v.sport, v.dport, v.protocol);
 }
 
 offload_action offload_decider::decide(const compiled_policy& policy, const packet_view& view,
