@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "util/clock.hpp"
+
 namespace pbxgate {
 namespace {
 
@@ -9,12 +11,6 @@ std::uint64_t coarse_seconds() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
     return static_cast<std::uint64_t>(ts.tv_sec);
-}
-
-std::uint64_t steady_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
 }
 
 }  // namespace
