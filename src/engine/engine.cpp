@@ -164,7 +164,6 @@ public:
         status_.errors.clear();
         const char* why = trigger == reload_trigger::signal ? "SIGHUP" : "file change";
         if (!r.ok) {
-            ++reload_failures_;
             for (const diagnostic& d : r.errors) {
                 spdlog::error("{}", d.to_string());
                 status_.errors.push_back(d.to_string());
@@ -172,8 +171,6 @@ public:
             spdlog::error("reload ({}) refused: {} error(s); generation {} stays in force", why, r.errors.size(),
                           r.generation);
         } else {
-            ++reloads_;
-            last_reload_ok_ = status_.time;
             const engine_settings& eng = slot_.current()->policy->engine();
             configure_logging(eng.log_format, eng.log_level);
             budget_.set_rate(eng.drop_log_per_second);
@@ -217,10 +214,8 @@ public:
         s.counters = sum_counters(counters);
         const published_policy* pub = slot_.current();
         s.generation = pub->generation;
-        s.reloads = reloads_;
-        s.reload_failures = reload_failures_;
+        observer_.copy_reload_counts(s);
         s.offloads_revoked = offloads_revoked_;
-        s.last_reload_ok_unix = last_reload_ok_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
@@ -258,10 +253,7 @@ private:
     token_bucket budget_;  // drop log lines per second, after the per-reason limits
     reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
-    std::uint64_t reloads_ = 0;
-    std::uint64_t reload_failures_ = 0;
     std::uint64_t offloads_revoked_ = 0;
-    std::int64_t last_reload_ok_ = 0;
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;

@@ -89,8 +89,7 @@ metrics_snapshot engine_observer::snapshot() const {
         m.service_names = names_;
         m.status.generation = generation_;
     }
-    m.status.reloads = reloads_;
-    m.status.reload_failures = reload_failures_;
+    copy_reload_counts(m.status);
     m.status.queues = queues_;
     if (auto k = read_kernel_queue_stats()) m.status.kernel = std::move(*k);
     const std::uint64_t now = steady_ns();
@@ -99,9 +98,14 @@ metrics_snapshot engine_observer::snapshot() const {
         if (beat == 0) beat = start_steady_ns_;  // not round its loop yet: count from the start
         m.heartbeat_age_seconds.push_back(now > beat ? static_cast<double>(now - beat) / 1e9 : 0.0);
     }
-    m.last_reload_success_unix = last_reload_ok_;
     m.start_time_unix = start_time_;
     return m;
+}
+
+void engine_observer::copy_reload_counts(engine_status& s) const noexcept {
+    s.reloads = reloads_.load(std::memory_order_relaxed);
+    s.reload_failures = reload_failures_.load(std::memory_order_relaxed);
+    s.last_reload_success_unix = last_reload_ok_.load(std::memory_order_relaxed);
 }
 
 double engine_observer::oldest_heartbeat_age() const noexcept {
