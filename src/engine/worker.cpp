@@ -37,7 +37,6 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             rec.why = d.why;
             rec.service = d.service;
             rec.monitor = monitor;
-            rec.generation = pub.generation;
             rec.error = view.error;
             if (now_s == 0) now_s = coarse_seconds();
             if (recent_.should_log(rec, now_s) && !drops_.push(rec)) bump(counters_.drop_log_overflow);
@@ -56,7 +55,6 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     }
     backend_.flush();
     bump(counters_.bursts);
-    counters_.generation.store(pub.generation, std::memory_order_relaxed);
 }
 
 void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {
