@@ -3,6 +3,8 @@
 
 #include <pcap/dlt.h>
 
+#include "util/byte_order.hpp"
+
 namespace pbxgate::capture {
 namespace {
 
@@ -27,13 +29,6 @@ constexpr std::size_t sll_header = 16;
 constexpr std::size_t sll2_header = 20;
 constexpr std::size_t bsd_loopback_header = 4;
 
-inline std::uint16_t be16(const std::uint8_t* p) noexcept {
-    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t be32(const std::uint8_t* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           std::uint32_t{p[3]};
-}
 inline std::uint32_t le32(const std::uint8_t* p) noexcept {
     return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) |
            std::uint32_t{p[0]};
@@ -92,33 +87,33 @@ std::optional<std::size_t> ip_offset(int dlt, const std::uint8_t* frame, std::si
     case DLT_EN10MB: {
         if (caplen < ethernet_header) return std::nullopt;
         std::size_t type_at = 12;
-        std::uint16_t type = be16(frame + type_at);
+        std::uint16_t type = load_be16(frame + type_at);
         for (unsigned tags = 0; type == ethertype_vlan || type == ethertype_qinq; ++tags) {
             if (tags == max_vlan_tags || caplen < type_at + vlan_tag + 2) return std::nullopt;
             type_at += vlan_tag;
-            type = be16(frame + type_at);
+            type = load_be16(frame + type_at);
         }
         // Values below 0x0600 are 802.3 lengths (LLC/SNAP frames: STP, CDP, ...): not IP.
         return after_ethertype(type, frame, caplen, type_at + 2);
     }
     case DLT_LINUX_SLL:
         if (caplen < sll_header) return std::nullopt;
-        return after_ethertype(be16(frame + 14), frame, caplen, sll_header);
+        return after_ethertype(load_be16(frame + 14), frame, caplen, sll_header);
     case dlt_linux_sll2:
         if (caplen < sll2_header) return std::nullopt;
-        return after_ethertype(be16(frame), frame, caplen, sll2_header);
+        return after_ethertype(load_be16(frame), frame, caplen, sll2_header);
     case DLT_NULL: {
         // Written in the capturing host's byte order, which the file does not record:
         // try both (the families are small numbers, so the two readings cannot collide).
         if (caplen < bsd_loopback_header) return std::nullopt;
         const std::uint32_t le = le32(frame);
-        const std::uint32_t be = be32(frame);
+        const std::uint32_t be = load_be32(frame);
         const std::uint32_t af = le < 0x10000 ? le : be;
         return after_address_family(af, frame, caplen);
     }
     case DLT_LOOP:  // like DLT_NULL but always network byte order
         if (caplen < bsd_loopback_header) return std::nullopt;
-        return after_address_family(be32(frame), frame, caplen);
+        return after_address_family(load_be32(frame), frame, caplen);
     case dlt_raw_linux:
     case dlt_raw_bsd:
     case linktype_raw: return ip_if_version(frame, caplen, 0, true, true);

@@ -15,13 +15,13 @@
 #include <cstdlib>
 #include <thread>
 
-#include "engine/drop_log.hpp"
+#include "datapath/drop_log.hpp"
 #include "engine/engine_observer.hpp"
 #include "engine/log_setup.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
-#include "engine/stats_report.hpp"
-#include "engine/worker.hpp"
+#include "metrics/stats_report.hpp"
+#include "datapath/worker.hpp"
 #include "offload/conntrack_revoker.hpp"
 #include "queue/kernel_queue_stats.hpp"
 #include "queue/nfqueue_backend.hpp"
@@ -31,6 +31,8 @@
 #include "reload/reloader.hpp"
 #include "reload/strict_modes.hpp"
 #include "util/atomic_file.hpp"
+#include "util/clock.hpp"
+#include "util/token_bucket.hpp"
 
 namespace pbxgate {
 
@@ -52,32 +54,6 @@ backend_factory nfqueue_backend_factory() {
 }
 
 namespace {
-
-// Token bucket for drop log lines, refilled per second; counts what it suppresses.
-class line_budget {
-public:
-    explicit line_budget(std::uint32_t per_second) : per_second_(per_second), tokens_(per_second) {}
-    bool take(std::chrono::steady_clock::time_point now) {
-        if (now - refilled_ >= std::chrono::seconds(1)) {
-            tokens_ = per_second_;
-            refilled_ = now;
-        }
-        if (tokens_ == 0) {
-            ++suppressed_;
-            return false;
-        }
-        --tokens_;
-        return true;
-    }
-    std::uint64_t take_suppressed() { return std::exchange(suppressed_, 0); }
-    void set_rate(std::uint32_t per_second) { per_second_ = per_second; }
-
-private:
-    std::uint32_t per_second_;
-    std::uint32_t tokens_;
-    std::uint64_t suppressed_ = 0;
-    std::chrono::steady_clock::time_point refilled_{};
-};
 
 long pid_in_file(const std::string& path) {
     const auto text = read_small_file(path);  // a symlink planted there names no one
@@ -122,10 +98,6 @@ file_reader policy_reader(const run_options& o) {
     return o.strict_modes ? strict_modes_reader(engine_uid(o.user)) : filesystem_reader();
 }
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 class engine {
 public:
     engine(const run_options& o, std::unique_ptr<const compiled_policy> initial, file_reader read)
@@ -136,7 +108,12 @@ public:
         const engine_settings& eng = pub->policy->engine();
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
-        if (options_.drop_privileges) drop_privileges(options_.user);  // before any thread: caps are per thread
+        if (options_.drop_privileges) {
+            drop_privileges(options_.user);  // before any thread: caps are per thread
+            const privilege_state p = current_privileges();
+            spdlog::info("privileges dropped: uid {}, gid {}, capabilities effective {:#x} permitted {:#x}, no_new_privs {}",
+                         p.uid, p.gid, p.effective, p.permitted, p.no_new_privs ? "on" : "off");
+        }
         worker_settings ws;
         ws.mode = options_.mode;
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
@@ -171,7 +148,7 @@ public:
             status_path_ = reload_status_path(options_.pid_file);
             status_.pid = getpid();
             status_.generation = slot_.generation();
-            status_.time = unix_now();
+            status_.time = static_cast<std::int64_t>(unix_now());
             write_status();
         }
         if (options_.watch_quiet.count() <= 0) return;
@@ -197,13 +174,12 @@ public:
         status_.trigger = trigger;
         status_.ok = r.ok;
         status_.generation = r.generation;
-        status_.time = unix_now();
+        status_.time = static_cast<std::int64_t>(unix_now());
         status_.summary = r.summary;
         status_.errors.clear();
         status_.kept = r.kept;
         const char* why = trigger == reload_trigger::signal ? "SIGHUP" : "file change";
         if (!r.ok) {
-            ++reload_failures_;
             for (const diagnostic& d : r.errors) {
                 spdlog::error("{}", d.to_string());
                 status_.errors.push_back(d.to_string());
@@ -211,8 +187,6 @@ public:
             spdlog::error("reload ({}) refused: {} error(s); generation {} stays in force", why, r.errors.size(),
                           r.generation);
         } else {
-            ++reloads_;
-            last_reload_ok_ = status_.time;
             for (const std::string& line : r.kept) spdlog::warn("{}", line);
             const engine_settings& eng = slot_.current()->policy->engine();
             configure_logging(eng.log_format, eng.log_level);
@@ -257,10 +231,8 @@ public:
         s.counters = sum_counters(counters);
         const published_policy* pub = slot_.current();
         s.generation = pub->generation;
-        s.reloads = reloads_;
-        s.reload_failures = reload_failures_;
+        observer_.copy_reload_counts(s);
         s.offloads_revoked = offloads_revoked_;
-        s.last_reload_ok_unix = last_reload_ok_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
@@ -292,13 +264,10 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
-    line_budget budget_;
+    token_bucket budget_;  // drop log lines per second, after the per-reason limits
     reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
-    std::uint64_t reloads_ = 0;
-    std::uint64_t reload_failures_ = 0;
     std::uint64_t offloads_revoked_ = 0;
-    std::int64_t last_reload_ok_ = 0;
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;

@@ -8,19 +8,10 @@
 
 #include "engine/service_notify.hpp"
 #include "queue/kernel_queue_stats.hpp"
+#include "util/clock.hpp"
 
 namespace pbxgate {
 namespace {
-
-std::uint64_t steady_now_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count());
-}
-
-double unix_now() noexcept {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // A worker wakes at least every 100 ms (worker_settings::poll); one silent for this long is
 // stuck, and the watchdog is left to fire.
@@ -33,7 +24,7 @@ void engine_observer::start(const engine_settings& engine, std::span<const std::
     queues_.assign(queues.begin(), queues.end());
     counters_.assign(counters.begin(), counters.end());
     start_time_ = unix_now();
-    start_steady_ns_ = steady_now_ns();
+    start_steady_ns_ = steady_ns();
     last_reload_ok_ = start_time_;
     remember_names(pub);
     if (!engine.metrics.empty()) {
@@ -98,23 +89,27 @@ metrics_snapshot engine_observer::snapshot() const {
         m.service_names = names_;
         m.status.generation = generation_;
     }
-    m.status.reloads = reloads_;
-    m.status.reload_failures = reload_failures_;
+    copy_reload_counts(m.status);
     m.status.queues = queues_;
     if (auto k = read_kernel_queue_stats()) m.status.kernel = std::move(*k);
-    const std::uint64_t now = steady_now_ns();
+    const std::uint64_t now = steady_ns();
     for (const worker_counters* w : counters_) {
         std::uint64_t beat = w->heartbeat_ns.load(std::memory_order_relaxed);
         if (beat == 0) beat = start_steady_ns_;  // not round its loop yet: count from the start
         m.heartbeat_age_seconds.push_back(now > beat ? static_cast<double>(now - beat) / 1e9 : 0.0);
     }
-    m.last_reload_success_unix = last_reload_ok_;
     m.start_time_unix = start_time_;
     return m;
 }
 
+void engine_observer::copy_reload_counts(engine_status& s) const noexcept {
+    s.reloads = reloads_.load(std::memory_order_relaxed);
+    s.reload_failures = reload_failures_.load(std::memory_order_relaxed);
+    s.last_reload_success_unix = last_reload_ok_.load(std::memory_order_relaxed);
+}
+
 double engine_observer::oldest_heartbeat_age() const noexcept {
-    const std::uint64_t now = steady_now_ns();
+    const std::uint64_t now = steady_ns();
     double oldest = 0;
     for (const worker_counters* w : counters_) {
         std::uint64_t beat = w->heartbeat_ns.load(std::memory_order_relaxed);

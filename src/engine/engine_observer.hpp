@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/counters.hpp"
+#include "datapath/counters.hpp"
 #include "metrics/http_endpoint.hpp"
 #include "metrics/prometheus_text.hpp"
 #include "pbxgate/policy.hpp"
@@ -43,6 +43,9 @@ public:
 
     // Thread-safe: the numbers the metrics endpoint serves.
     metrics_snapshot snapshot() const;
+    // The reload counts and the last successful load (the start counts), kept here only, so
+    // the stats file, the log and the metrics report the same numbers.
+    void copy_reload_counts(engine_status& s) const noexcept;
     // The metrics endpoint's bound port; 0 when it is off or could not bind.
     std::uint16_t metrics_port() const noexcept { return endpoint_ ? endpoint_->port() : 0; }
     // Seconds since the stalest worker's heartbeat (0 without workers).

@@ -5,35 +5,20 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <string>
+
+#include "util/json_writer.hpp"
 
 namespace pbxgate {
 namespace {
-
-void escape_json_into(std::string_view s, spdlog::memory_buf_t& dest) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            dest.push_back('\\');
-            dest.push_back(ch);
-        } else if (c == '\n') {
-            dest.append(std::string_view("\\n"));
-        } else if (c == '\t') {
-            dest.append(std::string_view("\\t"));
-        } else if (c < 0x20) {
-            const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            dest.append(u, u + sizeof u);
-        } else {
-            dest.push_back(ch);
-        }
-    }
-}
 
 // %* : the message payload, escaped for a JSON string.
 class json_escaped_payload final : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-        escape_json_into(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+        std::string escaped;
+        append_json_escaped(escaped, std::string_view(msg.payload.data(), msg.payload.size()));
+        dest.append(escaped.data(), escaped.data() + escaped.size());
     }
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_escaped_payload>(); }
 };

@@ -4,18 +4,18 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "pbxgate/verdict.hpp"
+#include "util/token_bucket.hpp"
 
 namespace pbxgate {
 
 class reason_log_budget {
 public:
-    using clock = std::chrono::steady_clock;
+    using clock = token_bucket::clock;
 
     // Reasons not listed are unlimited here (the global budget still applies).
     void set_limits(const std::vector<std::pair<reason, std::uint32_t>>& limits) noexcept;
@@ -24,14 +24,8 @@ public:
     std::uint64_t take_suppressed() noexcept;
 
 private:
-    struct bucket {
-        bool limited = false;
-        std::uint32_t per_second = 0;
-        std::uint32_t tokens = 0;
-        clock::time_point refilled{};
-    };
-    std::array<bucket, reason_count> buckets_{};
-    std::uint64_t suppressed_ = 0;
+    std::array<bool, reason_count> limited_{};
+    std::array<token_bucket, reason_count> buckets_{};
 };
 
 }  // namespace pbxgate

@@ -162,7 +162,7 @@ std::string format_prometheus(const metrics_snapshot& m) {
     x.sample("pbxgate_reload_failures_total", {}, s.reload_failures);
     x.family("pbxgate_last_reload_success_timestamp_seconds", "gauge",
              "Unix time of the last successful policy load (the start counts as one).");
-    x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, m.last_reload_success_unix);
+    x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, s.last_reload_success_unix);
     x.family("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.");
     x.sample("pbxgate_start_time_seconds", {}, m.start_time_unix);
     x.family("pbxgate_build_info", "gauge", "Always 1; the version is the label.");

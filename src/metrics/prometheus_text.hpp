@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 
 namespace pbxgate {
 
@@ -13,7 +13,6 @@ struct metrics_snapshot {
     engine_status status;
     std::vector<std::string> service_names;    // index = service id; [0] names "no service"
     std::vector<double> heartbeat_age_seconds;  // one per status.queues entry, same order
-    double last_reload_success_unix = 0;        // the last successful load (startup counts)
     double start_time_unix = 0;
 };
 

@@ -1,20 +1,8 @@
 #include "offload/offload_decider.hpp"
 
-namespace pbxgate {
+#include "util/flow_hash.hpp"
 
-std::uint64_t offload_decider::flow_key(const packet_view& v) noexcept {
-    // FNV-1a over the 5-tuple; 0 is reserved for "empty slot".
-    std::uint64_t h = 1469598103934665603ull;
-    const auto mix = [&h](std::uint8_t b) noexcept { h = (h ^ b) * 1099511628211ull; };
-    for (const auto b : v.src.bytes) mix(b);
-    for (const auto b : v.dst.bytes) mix(b);
-    mix(v.protocol);
-    mix(static_cast<std::uint8_t>(v.sport >> 8));
-    mix(static_cast<std::uint8_t>(v.sport));
-    mix(static_cast<std::uint8_t>(v.dport >> 8));
-    mix(static_cast<std::uint8_t>(v.dport));
-    return h == 0 ? 1 : h;
-}
+namespace pbxgate {
 
 offload_action offload_decider::decide(const compiled_policy& policy, const packet_view& view,
                                        const packet_meta& meta, const decision& d, bool monitor) noexcept {
@@ -35,7 +23,7 @@ offload_action offload_decider::decide(const compiled_policy& policy, const pack
     }
     if (d.why != reason::allowed || !policy.offloads(d.service)) return offload_action::none;
     if (eng.offload_after <= 1) return offload_action::accept;
-    const std::uint64_t key = flow_key(view);
+    const std::uint64_t key = flow_hash(view.src, view.dst, view.sport, view.dport, view.protocol);
     slot& s = seen_[key & (table_size - 1)];
     if (s.key != key) s = slot{key, 0};
     if (++s.count < eng.offload_after) return offload_action::none;

@@ -27,12 +27,13 @@
 // * On error, fields parsed before the failing check stay set; callers must test ok().
 //
 // Performance: the common IPv4 / unfragmented / UDP path is a handful of compares and
-// unaligned loads (memcpy, folded into plain moves by the compiler); nothing allocates.
+// unaligned loads (folded into plain moves by the compiler); nothing allocates.
 #include "pbxgate/packet.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
+
+#include "util/byte_order.hpp"
 
 namespace pbxgate {
 namespace {
@@ -62,13 +63,6 @@ constexpr std::uint8_t mobility = 135;
 constexpr std::uint8_t hip = 139;
 constexpr std::uint8_t shim6 = 140;
 }  // namespace proto
-
-inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-    std::uint16_t v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap16(v);
-    return v;
-}
 
 inline parse_error fail(packet_view& out, parse_error e) noexcept {
     out.error = e;

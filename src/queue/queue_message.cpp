@@ -7,6 +7,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/byte_order.hpp"
+
 namespace pbxgate {
 
 namespace {
@@ -16,14 +18,6 @@ constexpr std::size_t nfgen_len = NLMSG_ALIGN(sizeof(nfgenmsg));
 constexpr std::size_t attr_header_len = NLA_ALIGN(sizeof(nlattr));
 // nfqnl_msg_packet_hdr is packed: id(4) + hw_protocol(2) + hook(1).
 constexpr std::size_t packet_hdr_len = 7;
-
-std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           std::uint32_t{p[3]};
-}
-std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
 
 struct attr_ref {
     const std::uint8_t* data = nullptr;

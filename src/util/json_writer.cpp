@@ -5,8 +5,7 @@
 
 namespace pbxgate {
 
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
+void append_json_escaped(std::string& out, std::string_view s) {
     for (const char c : s) {
         switch (c) {
             case '"': out += "\\\""; break;
@@ -24,6 +23,11 @@ void append_json_string(std::string& out, std::string_view s) {
                 }
         }
     }
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    append_json_escaped(out, s);
     out += '"';
 }
 

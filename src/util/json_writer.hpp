@@ -29,6 +29,9 @@ private:
     bool need_comma_ = false;
 };
 
+// `s` as a JSON string literal, quotes included.
 void append_json_string(std::string& out, std::string_view s);
+// `s` escaped for the inside of a JSON string literal, without the quotes.
+void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace pbxgate

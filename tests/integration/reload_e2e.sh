@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hot reload end to end (issue 4), on NFQUEUE in the namespace testbed:
+# Hot reload end to end, on NFQUEUE in the namespace testbed:
 #
 #  0. A policy directory others can write: the engine refuses to start (StrictModes).
 #  1. A steady numbered UDP stream (500 packets/s) from the internet client to udp 40000

@@ -3,8 +3,11 @@
 // x zone, with names of the policy in force.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "engine/engine_observer.hpp"
-#include "engine/worker.hpp"
+#include "metrics/stats_report.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "packet_builder.hpp"
 #include "test_metrics_http_client.hpp"
@@ -95,7 +98,7 @@ TEST_CASE("observer: a scrape reports the traffic the worker judged", "[metrics]
     CHECK(m.status.generation == 2);
     CHECK(m.status.reloads == 1);
     CHECK(m.status.reload_failures == 1);
-    CHECK(m.last_reload_success_unix >= m.start_time_unix);
+    CHECK(m.status.last_reload_success_unix >= m.start_time_unix);
     REQUIRE(m.service_names.size() == slot.current()->policy->service_count() + 1);
     CHECK(m.service_names[0] == "none");
 
@@ -118,4 +121,46 @@ TEST_CASE("observer: metrics off, or an address that cannot bind, never stops th
         CHECK(obs.metrics_port() == 0);
         CHECK(obs.snapshot().status.generation == 1);
     }
+}
+
+TEST_CASE("observer: stats file and metrics report the same reload counts, before and after a reload", "[metrics]") {
+    policy_slot slot(testbed_policy());
+    const std::vector<std::uint16_t> queues{0};
+    const std::vector<const worker_counters*> counters;
+    engine_settings eng;
+    eng.metrics = "";
+    engine_observer obs;
+    obs.start(eng, queues, counters, *slot.current());
+
+    // What the stats file says (JSON, whole seconds) and what a scrape says.
+    const auto json_last_ok = [&] {
+        engine_status s;
+        obs.copy_reload_counts(s);
+        const std::string json = format_status_json(s, *slot.current()->policy);
+        const std::string key = "\"last_reload_ok\":";
+        const auto at = json.find(key);
+        REQUIRE(at != std::string::npos);
+        return std::stod(json.substr(at + key.size()));
+    };
+    const auto metrics_last_ok = [&] {
+        const auto x = test::parse_exposition(format_prometheus(obs.snapshot()));
+        return std::stod(x.value("pbxgate_last_reload_success_timestamp_seconds"));
+    };
+
+    // Before any reload the startup load is the last successful one, for both.
+    const double started = obs.snapshot().start_time_unix;
+    REQUIRE(started > 0);
+    CHECK(json_last_ok() == std::floor(started));
+    CHECK(metrics_last_ok() == Approx(started).margin(1e-3));
+
+    obs.reloaded(false, *slot.current());
+    slot.publish(testbed_policy());
+    obs.reloaded(true, *slot.current());
+    engine_status s;
+    obs.copy_reload_counts(s);
+    const metrics_snapshot m = obs.snapshot();
+    CHECK(s.reloads == m.status.reloads);
+    CHECK(s.reload_failures == m.status.reload_failures);
+    CHECK(json_last_ok() == std::floor(metrics_last_ok()));
+    CHECK(json_last_ok() >= std::floor(started));
 }

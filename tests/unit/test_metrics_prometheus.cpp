@@ -45,7 +45,7 @@ metrics_snapshot sample_snapshot() {
     k0.user_dropped = 13;
     m.status.kernel = {k0};  // queue 1 has no /proc line (not bound yet)
     m.heartbeat_age_seconds = {0.05, 0.25};
-    m.last_reload_success_unix = 1700000000.5;
+    m.status.last_reload_success_unix = 1700000000.5;
     m.start_time_unix = 1699990000;
     return m;
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/counters.hpp"
+#include "datapath/counters.hpp"
 #include "pbxgate/compiled_policy.hpp"
 #include "queue/kernel_queue_stats.hpp"
 
@@ -16,7 +16,7 @@ struct engine_status {
     std::uint64_t generation = 0;
     std::uint64_t reloads = 0;
     std::uint64_t reload_failures = 0;
-    std::int64_t last_reload_ok_unix = 0;  // last successful reload (Unix seconds), 0: none yet
+    double last_reload_success_unix = 0;  // the last successful policy load, Unix seconds (the start counts)
     std::uint64_t offloads_revoked = 0;  // connection marks cleared by reloads (flow offload)
     std::vector<std::uint16_t> queues;
     std::vector<kernel_queue_stats> kernel;  // our queues' lines of /proc/net/netfilter/nfnetlink_queue

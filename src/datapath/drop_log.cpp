@@ -1,8 +1,8 @@
-#include "engine/drop_log.hpp"
+#include "datapath/drop_log.hpp"
 
 #include <netinet/in.h>
 
-#include <cstring>
+#include "util/flow_hash.hpp"
 
 namespace pbxgate {
 
@@ -22,23 +22,8 @@ bool drop_ring::pop(drop_record& out) noexcept {
     return true;
 }
 
-std::uint64_t flow_key(const drop_record& r) noexcept {
-    // FNV-1a over the 5-tuple: cheap, and collisions only cost a missed or extra log line.
-    std::uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](const void* p, std::size_t n) {
-        const auto* b = static_cast<const unsigned char*>(p);
-        for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-    };
-    mix(r.src.bytes.data(), 16);
-    mix(r.dst.bytes.data(), 16);
-    mix(&r.sport, 2);
-    mix(&r.dport, 2);
-    mix(&r.protocol, 1);
-    return h | 1;  // never 0, the empty-slot key
-}
-
 bool recent_flows::should_log(const drop_record& r, std::uint64_t now_s, std::uint64_t window_s) noexcept {
-    const std::uint64_t key = flow_key(r);
+    const std::uint64_t key = flow_hash(r.src, r.dst, r.sport, r.dport, r.protocol);
     slot& s = slots_[key & (slots_.size() - 1)];
     if (s.key == key && now_s - s.when < window_s) return false;
     s = {key, now_s};

@@ -1,6 +1,8 @@
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 
 #include <time.h>
+
+#include "util/clock.hpp"
 
 namespace pbxgate {
 namespace {
@@ -9,12 +11,6 @@ std::uint64_t coarse_seconds() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
     return static_cast<std::uint64_t>(ts.tv_sec);
-}
-
-std::uint64_t steady_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
 }
 
 }  // namespace
@@ -41,7 +37,6 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             rec.why = d.why;
             rec.service = d.service;
             rec.monitor = monitor;
-            rec.generation = pub.generation;
             rec.error = view.error;
             if (now_s == 0) now_s = coarse_seconds();
             if (recent_.should_log(rec, now_s) && !drops_.push(rec)) bump(counters_.drop_log_overflow);
@@ -60,7 +55,6 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     }
     backend_.flush();
     bump(counters_.bursts);
-    counters_.generation.store(pub.generation, std::memory_order_relaxed);
 }
 
 void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {

@@ -1,4 +1,4 @@
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -68,7 +68,7 @@ std::string format_status_json(const engine_status& s, const compiled_policy& na
     j.key("enobufs").value(c.enobufs).key("parse_errors").value(c.parse_errors);
     j.key("drop_log_overflow").value(c.drop_log_overflow);
     j.key("reloads").value(s.reloads).key("reload_failures").value(s.reload_failures);
-    j.key("last_reload_ok").value(static_cast<std::uint64_t>(s.last_reload_ok_unix));
+    j.key("last_reload_ok").value(static_cast<std::uint64_t>(s.last_reload_success_unix));
     // Flow offload: flows handed to the kernel, and offloads revoked by reloads. Packets the
     // kernel carried alone are counted by the offload rules (iptables -nvxL PBXGATE-INPUT).
     j.key("offload").begin_object().key("accepts").value(c.offloaded_accepts).key("drops").value(c.offloaded_drops)

@@ -27,7 +27,6 @@ struct drop_record {
     reason why = reason::no_service;
     service_id service = no_service_id;
     bool monitor = false;             // "would drop": the engine accepted it anyway
-    std::uint64_t generation = 0;     // which policy judged it (service ids are per generation)
     parse_error error = parse_error::none;
 };
 
@@ -55,8 +54,6 @@ private:
     struct slot { std::uint64_t key = 0; std::uint64_t when = 0; };
     std::array<slot, 4096> slots_{};
 };
-
-std::uint64_t flow_key(const drop_record& r) noexcept;
 
 // "udp 203.0.113.5:40000 -> 192.0.2.1:22 zone internet service ssh: drop (zone_not_allowed)"
 std::string format_drop(const drop_record& r, std::string_view service_name);
