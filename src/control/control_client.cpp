@@ -61,6 +61,7 @@ call_result call(const std::string& runtime_dir, const std::string& request_line
         }
     };
     const std::string line = request_line + "\n";
+    std::string send_error;
     for (std::size_t sent = 0; sent < line.size();) {
         if (!wait(POLLOUT)) {
             r.error = "timed out sending the request to " + path;
@@ -68,8 +69,10 @@ call_result call(const std::string& runtime_dir, const std::string& request_line
         }
         const ssize_t n = send(s.fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            r.error = std::string("sending the request: ") + std::strerror(errno);
-            return r;
+            // The engine may have refused us and hung up (permission, busy): its answer
+            // is waiting to be read, and says more than EPIPE.
+            send_error = std::string("sending the request: ") + std::strerror(errno);
+            break;
         }
         if (n > 0) sent += static_cast<std::size_t>(n);
     }
@@ -91,12 +94,12 @@ call_result call(const std::string& runtime_dir, const std::string& request_line
         }
         const ssize_t n = recv(s.fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0) {
-            r.error = "the engine closed the connection without an answer";
+            r.error = send_error.empty() ? "the engine closed the connection without an answer" : send_error;
             return r;
         }
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
-            r.error = std::string("reading the answer: ") + std::strerror(errno);
+            r.error = send_error.empty() ? std::string("reading the answer: ") + std::strerror(errno) : send_error;
             return r;
         }
         scanned = r.answer.size();
