@@ -98,6 +98,8 @@ run_bg() {  # run_bg NAME COMMAND...: in the internet namespace, output to NAME.
 }
 declare -A PID
 sipp_common=(-nostdin -default_behaviors -bye -timeout 80s -recv_timeout 3000 -max_recv_loops 100)
+# Attackers give up on a silent PBX sooner (once banned, nothing comes back).
+sipp_attack=(-nostdin -default_behaviors -bye -timeout 60s -recv_timeout 1000 -max_recv_loops 100)
 run_bg phone1001 sipp "$pbx_addr:5060" -sf "$sipdir/phone.xml" -i "${ADDR[phone1001]}" -p 5062 \
   -s 1001 -au 1001 -ap phone1001secret -m 12 -r 1 -rp 3000 -l 1 "${sipp_common[@]}"
 run_bg phone1002 sipp "$pbx_addr:5060" -sf "$sipdir/phone.xml" -i "${ADDR[phone1002]}" -p 5062 \
@@ -111,9 +113,9 @@ run_bg svwar python3 "$sipdir/sv_from.py" "${ADDR[svwar]}" svwar -b "${ADDR[svwa
 run_bg svcrack python3 "$sipdir/sv_from.py" "${ADDR[svcrack]}" svcrack -b "${ADDR[svcrack]}" -x "${ADDR[svcrack]}" -P 5070 -u 1001 -r 1000-1040 \
   --maximumtime 30 "$pbx_addr"
 run_bg bruteforce sipp "$pbx_addr:5060" -sf "$sipdir/bruteforce.xml" -i "${ADDR[bruteforce]}" -p 5066 \
-  -s 1001 -au 1001 -ap guess123 -m 20 -r 4 -l 1 "${sipp_common[@]}"
+  -s 1001 -au 1001 -ap guess123 -m 20 -r 4 -l 1 "${sipp_attack[@]}"
 run_bg flood sipp "$pbx_addr:5060" -sf "$sipdir/register_flood.xml" -i "${ADDR[flood]}" -p 5068 \
-  -s 1009 -m 300 -r 100 -l 200 "${sipp_common[@]}"
+  -s 1003 -m 300 -r 100 -l 200 "${sipp_attack[@]}"
 
 declare -A RC
 for a in "${actors[@]}"; do
@@ -125,10 +127,13 @@ sleep 0.5
 
 # --- Counts per actor -------------------------------------------------------------------------
 sent_by() { ip netns exec "$inet" tcpdump -r "$TB_TMP/inet.pcap" -n "src host $1 and dst port 5060" 2>/dev/null | wc -l; }
+got_by() { ip netns exec "$inet" tcpdump -r "$TB_TMP/inet.pcap" -n "src host $pbx_addr and dst host $1" 2>/dev/null | wc -l; }
 reached() { grep -c "RIG-REQ src=$1 " "$kam_log" || true; }
 answered() { grep -c "RIG-REPLY dst=$1 code=${2:-}" "$kam_log" || true; }
-printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %s\n' actor address exit sent reached answered 200 401 403 404 banned
-declare -A REACHED SENT
+# sent: requests the actor sent (retransmissions included); reached: requests the registrar
+# logged; answered: its replies; got: replies that reached the actor; 200..404: replies by code.
+printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %5s %s\n' actor address exit sent reached answered got 200 401 403 404 banned
+declare -A REACHED SENT GOT
 bans_json=""
 if [ "$protection" = 1 ]; then bans_json=$("$PBXGATE" bans --runtime-dir "$TB_TMP/run" list --json 2>&1 || true); fi
 ban_reason() {  # ban_reason ADDR: the reason of its ban, or "-"
@@ -142,8 +147,9 @@ for a in "${actors[@]}"; do
   ip=${ADDR[$a]}
   SENT[$a]=$(sent_by "$ip")
   REACHED[$a]=$(reached "$ip")
-  printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %s\n' "$a" "$ip" "${RC[$a]}" "${SENT[$a]}" "${REACHED[$a]}" \
-    "$(answered "$ip")" "$(answered "$ip" 200)" "$(answered "$ip" 401)" "$(answered "$ip" 403)" "$(answered "$ip" 404)" \
+  GOT[$a]=$(got_by "$ip")
+  printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %5s %s\n' "$a" "$ip" "${RC[$a]}" "${SENT[$a]}" "${REACHED[$a]}" \
+    "$(answered "$ip")" "${GOT[$a]}" "$(answered "$ip" 200)" "$(answered "$ip" 401)" "$(answered "$ip" 403)" "$(answered "$ip" 404)" \
     "$(ban_reason "$ip")"
 done
 
@@ -168,6 +174,7 @@ fi
 # --- SIP protection: the issue's expectations ---------------------------------------------------
 for a in svmap svwar svcrack; do
   expect_eq "$a: requests that reached the registrar (banned at the first)" 0 "${REACHED[$a]}"
+  expect_eq "$a: replies it got (dropped silently)" 0 "${GOT[$a]}"
   expect_eq "$a: ban reason" scanner "$(ban_reason "${ADDR[$a]}")"
 done
 failures_bf=$(answered "${ADDR[bruteforce]}" 403)
