@@ -103,7 +103,7 @@ std::string read_all(int fd) {
 
 }  // namespace
 
-TEST_CASE("control socket: a request line gets its answer line; the file is 0600", "[control][socket]") {
+TEST_CASE("control socket: a request line gets its answer line, the file is 0600", "[control][socket]") {
     temp_dir dir;
     const fs::path runtime = dir.path / "run";  // created by the server, 0700
     const command_registry reg = echo_registry();
@@ -158,7 +158,7 @@ TEST_CASE("control socket: an oversized request is answered once and the connect
     CHECK(call(dir.path.string(), R"({"command":"echo","text":"x"})").answer == R"({"ok":true,"result":"x"})");
 }
 
-TEST_CASE("control socket: a silent client is dropped at its deadline; extra clients are told busy",
+TEST_CASE("control socket: a silent client is dropped at its deadline, extra clients are told busy",
           "[control][socket]") {
     temp_dir dir;
     const command_registry reg = echo_registry();
