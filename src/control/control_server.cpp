@@ -84,7 +84,9 @@ control_server::control_server(const std::string& runtime_dir, const command_reg
 control_server::~control_server() {
     for (client& c : clients_) close(c.fd);
     close(listen_fd_);
-    // Only our own file: a later engine may have replaced a socket it found stale.
+    // Only our own file: a later engine may have replaced a socket it found stale. After
+    // the privilege drop this fails in a directory we may no longer write (another owner,
+    // --user): the file is then stale, and the next engine replaces it.
     struct stat st {};
     if (lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) unlink(path_.c_str());
 }
