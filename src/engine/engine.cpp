@@ -316,6 +316,8 @@ private:
     // The ban table `pbxgate bans` works on; null until SIP protection provides one (the
     // bans.* commands then answer "SIP protection not enabled").
     protect::ban_admin* bans_ = nullptr;
+    // What the control socket answers: bans.* here; another module adds its commands
+    // ("media.explain"...) to this registry in the constructor.
     control::command_registry commands_;
     std::unique_ptr<control::control_server> control_;
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
@@ -372,8 +374,8 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
     }
 
     // One poll() over the signals, the policy files' directories, the control socket and
-    // the timers (watcher quiet period, statistics, drop log, control clients): a reload starts as soon as it is due, not at
-    // the next tick.
+    // the timers (watcher quiet period, statistics, drop log, control clients): a reload
+    // starts as soon as it is due, not at the next tick.
     constexpr int drop_log_tick_ms = 100;
     using clock = std::chrono::steady_clock;
     std::optional<clock::time_point> next_report;
