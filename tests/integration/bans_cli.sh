@@ -38,7 +38,10 @@ protection=0
 if "$PBXGATE" check "$TB_TMP/site-sip.toml" >/dev/null 2>&1; then protection=1; policy=$TB_TMP/site-sip.toml; fi
 
 testbed_rules "$policy" || { fail "pbxgate-rules apply"; finish; exit 1; }
-testbed_engine_start "$TB_TMP/engine.log" --policy "$policy" --runtime-dir "$run" --pid-file "$TB_TMP/pbxgate.pid"
+engine_args=(--policy "$policy" --runtime-dir "$run" --pid-file "$TB_TMP/pbxgate.pid")
+# A fresh ban state, not the host's, when the engine keeps one.
+if "$PBXGATE" run --help 2>&1 | grep -q -- --state-dir; then engine_args+=(--state-dir "$TB_TMP/state"); fi
+testbed_engine_start "$TB_TMP/engine.log" "${engine_args[@]}"
 expect_eq "runtime dir mode" 700 "$(stat -c %a "$run")"
 expect_eq "socket mode" 600 "$(stat -c %a "$run/control.sock")"
 expect_contains "engine log names the socket" "control socket $run/control.sock" "$(cat "$TB_TMP/engine.log")"
