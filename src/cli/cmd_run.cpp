@@ -81,6 +81,11 @@ void register_run_command(CLI::App& app, int& exit_code) {
                     "write the engine's pid here, and each reload's outcome beside it (X.pid -> X.reload-status), "
                     "for pbxgate reload; \"\" for none")
         ->capture_default_str();
+    c->options.runtime_dir = "/run/pbxgate";
+    cmd->add_option("--runtime-dir", c->options.runtime_dir,
+                    "directory of the control socket (DIR/control.sock, root-only) that `pbxgate bans` talks to; "
+                    "\"\" for none")
+        ->capture_default_str();
     cmd->add_option("--watch-quiet", c->watch_quiet_ms,
                     "reload when the policy files changed on disk and then stayed quiet this many ms (0: SIGHUP only)")
         ->capture_default_str()

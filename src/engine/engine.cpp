@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "control/ban_commands.hpp"
+#include "control/control_server.hpp"
 #include "datapath/drop_log.hpp"
 #include "engine/engine_observer.hpp"
 #include "engine/log_setup.hpp"
@@ -23,6 +25,7 @@
 #include "metrics/stats_report.hpp"
 #include "datapath/worker.hpp"
 #include "offload/conntrack_revoker.hpp"
+#include "protect/ban_admin.hpp"
 #include "queue/kernel_queue_stats.hpp"
 #include "queue/nfqueue_backend.hpp"
 #include "reload/file_watcher.hpp"
@@ -101,13 +104,17 @@ file_reader policy_reader(const run_options& o) {
 class engine {
 public:
     engine(const run_options& o, std::unique_ptr<const compiled_policy> initial, file_reader read)
-        : options_(o), read_(std::move(read)), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {}
+        : options_(o), read_(std::move(read)), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {
+        control::register_ban_commands(
+            commands_, [this] { return bans_; }, unix_now);
+    }
 
     void start(const backend_factory& make_backend) {
         const published_policy* pub = slot_.current();
         const engine_settings& eng = pub->policy->engine();
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
+        open_control_socket();  // as root, before the user switch: /run is root's
         if (options_.drop_privileges) {
             drop_privileges(options_.user);  // before any thread: caps are per thread
             const privilege_state p = current_privileges();
@@ -162,6 +169,7 @@ public:
     }
 
     file_watcher* watcher() noexcept { return watcher_.get(); }
+    control::control_server* control() noexcept { return control_.get(); }
 
     void reload(reload_trigger trigger) {
         // One reload covers whatever the watcher was waiting to report.
@@ -244,6 +252,18 @@ public:
     }
 
 private:
+    // The admin's way in (`pbxgate bans`). Without it the engine still filters: a warning,
+    // not a refusal to start.
+    void open_control_socket() {
+        if (options_.runtime_dir.empty()) return;
+        try {
+            control_ = std::make_unique<control::control_server>(options_.runtime_dir, commands_);
+            spdlog::info("control socket {}", control_->path());
+        } catch (const std::exception& ex) {
+            spdlog::warn("no control socket ({}): `pbxgate bans` cannot reach this engine", ex.what());
+        }
+    }
+
     void watch_files(std::vector<std::string> files) {
         if (!watcher_) return;
         files.push_back(options_.policy_path);
@@ -271,6 +291,13 @@ private:
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;
+    // The ban table `pbxgate bans` works on; null until SIP protection provides one (the
+    // bans.* commands then answer "SIP protection not enabled").
+    protect::ban_admin* bans_ = nullptr;
+    // What the control socket answers: bans.* here; another module adds its commands
+    // ("media.explain"...) to this registry in the constructor.
+    control::command_registry commands_;
+    std::unique_ptr<control::control_server> control_;
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
@@ -325,21 +352,25 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         return 1;
     }
 
-    // One poll() over the signals, the policy files' directories and the timers (watcher
-    // quiet period, statistics, drop log): a reload starts as soon as it is due, not at
-    // the next tick.
+    // One poll() over the signals, the policy files' directories, the control socket and
+    // the timers (watcher quiet period, statistics, drop log, control clients): a reload
+    // starts as soon as it is due, not at the next tick.
     constexpr int drop_log_tick_ms = 100;
     using clock = std::chrono::steady_clock;
     std::optional<clock::time_point> next_report;
     if (options.stats_interval.count() > 0) next_report = clock::now() + options.stats_interval;
     bool running = true;
+    std::vector<pollfd> fds;
     while (running) {
         file_watcher* w = e->watcher();
-        pollfd fds[2] = {{signal_fd, POLLIN, 0}, {w ? w->fd() : -1, POLLIN, 0}};
+        control::control_server* ctl = e->control();
+        fds.assign({{signal_fd, POLLIN, 0}, {w ? w->fd() : -1, POLLIN, 0}});
+        if (ctl) ctl->add_poll_fds(fds);
         auto now = clock::now();
         int timeout = poll_timeout(now, w ? w->deadline() : std::nullopt, drop_log_tick_ms);
         timeout = std::min(timeout, poll_timeout(now, next_report, drop_log_tick_ms));
-        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+        if (ctl) timeout = std::min(timeout, poll_timeout(now, ctl->deadline(), drop_log_tick_ms));
+        if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
             spdlog::error("poll: {}", std::strerror(errno));
             break;
         }
@@ -358,6 +389,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         }
         if (!running) break;
         if (w && w->take_due(now)) e->reload(reload_trigger::file);
+        if (ctl) ctl->service(fds, now);
         e->drain_drop_log();
         if (next_report && clock::now() >= *next_report) {
             e->report();

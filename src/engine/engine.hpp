@@ -23,6 +23,8 @@ struct run_options {
     std::chrono::seconds stats_interval{0};  // 0: only on SIGUSR1 and at exit
     std::string stats_file;                // JSON status written at each report
     std::string pid_file;                  // empty: none (then `pbxgate reload` cannot reach us)
+    // Where the control socket goes (DIR/control.sock, for `pbxgate bans`); empty: none.
+    std::string runtime_dir;
     // Reload when the policy files have been quiet this long after a change on disk;
     // 0: do not watch the files (SIGHUP only).
     std::chrono::milliseconds watch_quiet{200};
