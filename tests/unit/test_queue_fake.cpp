@@ -89,7 +89,7 @@ TEST_CASE("fake backend: scripted statuses and a verdict for an unknown id", "[q
         CHECK(res.status == s);
         CHECK(res.count == 0);
         REQUIRE(q.receive_burst(buf, 0ms).count == 1);
-        CHECK(buf[0].hw_protocol == 0x86dd);
+        CHECK(buf[0].data[0] == 0x60);
         q.set_verdict(buf[0].packet_id, verdict::accept);
         q.flush();
     }
