@@ -177,6 +177,7 @@ int nfqueue_backend::wait_ack(std::uint32_t seq, verdict stash_overflow) noexcep
             note_received(pkt.packet_id);
             add_pending(pkt.packet_id, stash_overflow);
             send_verdicts(false);
+            ++answered_at_ack_;
         }
     }
 }
@@ -342,7 +343,7 @@ std::size_t nfqueue_backend::drain(verdict v) noexcept {
     // One batch message answers every packet handed out and never verdicted.
     if (unverdicted_ > 0 && received_any_) {
         if (pending_.full()) send_verdicts(false);
-        if (pending_.add(max_received_id_, v)) pending_packets_ += unverdicted_;
+        if (pending_.add_up_to(max_received_id_, v)) pending_packets_ += unverdicted_;
         send_verdicts(true);
         count += unverdicted_;
         unverdicted_ = 0;
@@ -354,7 +355,9 @@ std::size_t nfqueue_backend::drain(verdict v) noexcept {
     queue_config door{.cmd = NFQNL_CFG_CMD_NONE, .set_maxlen = true, .maxlen = 0};
     door.flags = v == verdict::accept ? NFQA_CFG_F_FAIL_OPEN : 0u;
     door.mask = NFQA_CFG_F_FAIL_OPEN;
+    answered_at_ack_ = 0;
     config_request(door, v);
+    count += answered_at_ack_;
     // Then whatever still waits in the socket: take it without blocking, answer it in batches.
     for (std::size_t round = 0; round < max_drain_rounds; ++round) {
         std::size_t first = 0, n = 0;
@@ -384,7 +387,7 @@ std::size_t nfqueue_backend::drain(verdict v) noexcept {
         }
         if (got > 0) {
             if (pending_.full()) send_verdicts(false);
-            if (pending_.add(max_received_id_, v)) pending_packets_ += got;
+            if (pending_.add_up_to(max_received_id_, v)) pending_packets_ += got;
             send_verdicts(true);
             count += got;
         }

@@ -107,6 +107,7 @@ private:
     std::vector<mmsghdr> msgs_;
     std::size_t stashed_ = 0;  // packets that arrived while configure() waited for an ack
     std::size_t stash_first_ = 0;  // the next stashed slot to hand out
+    std::size_t answered_at_ack_ = 0;  // packets wait_ack answered itself (no stash room)
 
     verdict_batch pending_;
     std::size_t pending_packets_ = 0;  // packets the pending verdicts answer (a drain batch answers many)

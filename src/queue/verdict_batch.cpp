@@ -23,13 +23,19 @@ verdict_batch::verdict_batch(std::size_t capacity) : entries_(capacity), buffer_
 
 bool verdict_batch::add(std::uint32_t id, verdict v, std::optional<std::uint32_t> mark) noexcept {
     if (full()) return false;
-    entries_[count_++] = verdict_entry{id, v, mark.has_value(), mark.value_or(0), false};
+    entries_[count_++] = verdict_entry{id, v, mark.has_value(), mark.value_or(0), false, false};
+    return true;
+}
+
+bool verdict_batch::add_up_to(std::uint32_t id, verdict v) noexcept {
+    if (full()) return false;
+    entries_[count_++] = verdict_entry{id, v, false, 0, false, true};
     return true;
 }
 
 bool verdict_batch::add_repeat(std::uint32_t id, std::uint32_t mark) noexcept {
     if (full()) return false;
-    entries_[count_++] = verdict_entry{id, verdict::accept, true, mark, true};
+    entries_[count_++] = verdict_entry{id, verdict::accept, true, mark, true, false};
     return true;
 }
 
@@ -61,7 +67,7 @@ std::span<const std::uint8_t> verdict_batch::build(std::uint16_t queue_num, bool
     for (std::size_t i = 0; i < n; ++i) {
         const bool run_goes_on = allow_batch_messages && i + 1 < n && same_run(entries_[i], entries_[i + 1]);
         if (run_goes_on) continue;
-        if (i > run_start) {
+        if (i > run_start || entries_[i].up_to) {
             off = put_verdict(off, NFQNL_MSG_VERDICT_BATCH, queue_num, entries_[i]);
             ++batch_messages_;
         } else {

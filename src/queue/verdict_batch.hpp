@@ -28,6 +28,7 @@ struct verdict_entry {
     bool has_mark = false;
     std::uint32_t mark = 0;
     bool repeat = false;  // NF_REPEAT (flow offload): never part of a batch message
+    bool up_to = false;   // answers every packet queued up to `id` (drain): always a batch message
 };
 
 class verdict_batch {
@@ -43,6 +44,10 @@ public:
     bool full() const noexcept { return count_ == entries_.size(); }
     std::size_t capacity() const noexcept { return entries_.size(); }
     std::size_t room() const noexcept { return entries_.size() - count_; }
+
+    // One NFQNL_MSG_VERDICT_BATCH for every packet still queued up to `id`, known or not
+    // (drain). Only correct when nothing below `id` is to get another verdict.
+    bool add_up_to(std::uint32_t id, verdict v) noexcept;
 
     // NF_REPEAT with a packet mark (flow offload, see src/offload/offload_marks.hpp). Always
     // sent as its own NFQNL_MSG_VERDICT: a batch message would give its verdict to every

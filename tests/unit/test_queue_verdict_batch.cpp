@@ -133,7 +133,7 @@ void check_exact(const std::vector<entry>& es, bool allow_batch, std::size_t* me
     std::vector<std::uint32_t> ids;
     for (const auto& e : es) ids.push_back(e.id);
     const std::uint32_t ref = es.front().id - 0x80000000u;
-    std::sort(ids.begin(), ids.end(), [ref](std::uint32_t a, std::uint32_t b) { return a - ref < b - ref; });
+    std::sort(ids.begin(), ids.end(), [ref](std::uint32_t x, std::uint32_t y) { return x - ref < y - ref; });
     int unknown = 0;
     std::vector<std::uint32_t> order;
     const auto got = apply(msgs, ids, unknown, order);
