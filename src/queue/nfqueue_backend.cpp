@@ -340,11 +340,14 @@ std::size_t nfqueue_backend::drain(verdict v) noexcept {
     if (!channel_) return 0;
     std::size_t count = 0;
     flush();
-    // One batch message answers every packet handed out and never verdicted.
+    // One batch message answers every packet handed out and never verdicted. Verdicts still
+    // pending (their send failed) go one by one before it, so no run of theirs can batch
+    // over an unverdicted packet.
     if (unverdicted_ > 0 && received_any_) {
         if (pending_.full()) send_verdicts(false);
+        const bool alone = pending_.empty();
         if (pending_.add_up_to(max_received_id_, v)) pending_packets_ += unverdicted_;
-        send_verdicts(true);
+        send_verdicts(alone);
         count += unverdicted_;
         unverdicted_ = 0;
     }

@@ -265,3 +265,20 @@ TEST_CASE("nfqueue_backend: the input interface decides the loopback flag", "[qu
     for (int i = 0; i < 3; ++i) r.q->set_verdict(buf[i].packet_id, verdict::accept);
     r.q->flush();
 }
+
+TEST_CASE("nfqueue_backend: drain after a failed send keeps each verdict apart from the drain's", "[queue][backend]") {
+    rig r;
+    for (int i = 0; i < 8; ++i) r.k->enqueue();
+    std::array<received_packet, 8> buf;
+    REQUIRE(r.receive(buf).count == 8);
+    for (std::uint32_t id = 5; id <= 8; ++id) r.q->set_verdict(id, verdict::accept);  // 1..4 never verdicted
+    r.k->fail_sends = 2;  // this flush, and the drain's own
+    CHECK_FALSE(r.q->flush());
+    r.q->drain(verdict::drop);
+    for (std::uint32_t id = 1; id <= 8; ++id) {
+        INFO("id " << id);
+        REQUIRE(r.k->times_verdicted(id) == 1);
+        CHECK(r.k->verdict_of(id)->nf_verdict == (id <= 4 ? NF_DROP : NF_ACCEPT));
+    }
+    CHECK(r.k->unknown_ids == 0);
+}
