@@ -56,14 +56,15 @@ std::span<const std::uint8_t> verdict_batch::build(std::uint16_t queue_num, bool
     const std::size_t n = count_;
     if (n == 0) return {};
 
-    // Kernel ids are a wrapping u32 sequence; order them relative to the first one. Bursts
-    // arrive nearly sorted, so the sort is close to linear. An up-to batch goes after a
-    // verdict for its own id.
+    // Kernel ids are a wrapping u32 sequence; order them relative to the first one. A burst
+    // is usually verdicted in order already: then one linear check replaces the sort. An
+    // up-to batch goes after a verdict for its own id.
     const std::uint32_t ref = entries_[0].id - 0x80000000u;
-    std::sort(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(n),
-              [ref](const verdict_entry& a, const verdict_entry& b) {
-                  return a.id - ref != b.id - ref ? a.id - ref < b.id - ref : a.up_to < b.up_to;
-              });
+    const auto before = [ref](const verdict_entry& a, const verdict_entry& b) {
+        return a.id - ref != b.id - ref ? a.id - ref < b.id - ref : a.up_to < b.up_to;
+    };
+    const auto last = entries_.begin() + static_cast<std::ptrdiff_t>(n);
+    if (!std::is_sorted(entries_.begin(), last, before)) std::sort(entries_.begin(), last, before);
 
     std::size_t off = 0;
     std::size_t run_start = 0;
