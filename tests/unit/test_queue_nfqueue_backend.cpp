@@ -282,3 +282,24 @@ TEST_CASE("nfqueue_backend: drain after a failed send keeps each verdict apart f
     }
     CHECK(r.k->unknown_ids == 0);
 }
+
+TEST_CASE("nfqueue_backend: one receive and one send per burst, whatever the verdict mix", "[queue][backend]") {
+    rig r;
+    const int before_sends = r.k->send_calls, before_receives = r.k->receive_calls;
+    std::array<received_packet, 8> buf;
+    for (int b = 0; b < 10; ++b) {
+        for (int i = 0; i < 8; ++i) r.k->enqueue();
+        const auto res = r.receive(buf);
+        REQUIRE(res.count == 8);
+        for (std::size_t i = 0; i < res.count; ++i) {
+            if (i == 3) r.q->set_repeat(buf[i].packet_id, 0x00100002);
+            else r.q->set_verdict(buf[i].packet_id, i % 3 == 0 ? verdict::drop : verdict::accept);
+        }
+        REQUIRE(r.q->flush());
+    }
+    CHECK(r.k->receive_calls - before_receives == 10);
+    CHECK(r.k->send_calls - before_sends == 10);
+    CHECK(r.k->verdicts.size() == 80);
+    CHECK(r.k->queued.empty());
+    CHECK(r.k->unknown_ids == 0);
+}
