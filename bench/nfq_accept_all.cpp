@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nfq_accept_all: %s\n", e.what());
         return 1;
     }
-    std::printf("bound queue %u, conntrack %s, rcvbuf %d\n", unsigned{settings.queue_num},
-                q->conntrack_available() ? "available" : "unavailable", q->receive_buffer_bytes());
+    std::printf("bound queue %u, rcvbuf %d\n", unsigned{settings.queue_num}, q->receive_buffer_bytes());
     std::fflush(stdout);
 
     std::vector<pbxgate::received_packet> burst(settings.burst);

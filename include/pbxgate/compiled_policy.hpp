@@ -31,7 +31,7 @@ public:
     decision classify(const packet_view& pkt, const packet_meta& meta) const noexcept;
 
     // The pieces of classify, exposed for explain, tests and benchmarks.
-    zone zone_of(const ip_address& src, bool from_loopback_interface) const noexcept;
+    zone zone_of(const ip_address& src, const packet_meta& meta) const noexcept;
     service_id service_for(std::uint8_t ip_protocol, std::uint16_t dport) const noexcept;
     bool allows(service_id s, zone z) const noexcept;
     bool is_protected(const ip_address& dst) const noexcept;

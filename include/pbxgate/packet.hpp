@@ -31,6 +31,10 @@ std::string_view to_string(parse_error e) noexcept;
 struct packet_meta {
     bool from_loopback_interface = false;  // NFQA_IFINDEX_INDEV is the loopback device
     std::uint32_t mark = 0;                // NFQA_MARK
+    // The input interface is known (the queue path): the localhost zone is then the
+    // loopback interface only. Unknown (replay, explain, locally sent packets): a loopback
+    // source address stands for it.
+    bool interface_known = false;
 };
 
 struct packet_view {

@@ -124,11 +124,12 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
     return c;
 }
 
-zone compiled_policy::zone_of(const ip_address& src, bool from_loopback_interface) const noexcept {
+zone compiled_policy::zone_of(const ip_address& src, const packet_meta& meta) const noexcept {
     // zone_map::lookup unmaps ::ffff:a.b.c.d itself, so a mapped source meets the IPv4 lists.
     const zone z = zones_.lookup(src);
     if (z == zone::blocked) return z;  // blocked wins over everything, even localhost
-    if (from_loopback_interface || loopback_source(src)) return zone::localhost;
+    // A known input interface decides alone: a loopback source arriving on eth0 is spoofed.
+    if (meta.from_loopback_interface || (!meta.interface_known && loopback_source(src))) return zone::localhost;
     return z;
 }
 
@@ -151,7 +152,8 @@ std::string_view compiled_policy::service_name(service_id s) const noexcept {
 }
 
 // The order of the steps is the policy's semantics; explain and the docs follow it:
-//  1. the source zone: blocked > localhost (loopback interface or loopback source) >
+//  1. the source zone: blocked > localhost (the loopback interface; a loopback source when
+//     the input interface is unknown, as in replay and explain) >
 //     the zone map; internet when the IP header itself did not parse (no source to trust);
 //  2. malformed packets are dropped;
 //  3. router placement: traffic to an unprotected destination passes untouched;
@@ -166,7 +168,7 @@ decision compiled_policy::classify(const packet_view& pkt, const packet_meta& me
     // 1.
     const bool have_ip_header = pkt.error != parse_error::empty && pkt.error != parse_error::bad_version &&
                                 pkt.error != parse_error::truncated_ip_header;
-    const zone z = have_ip_header ? zone_of(pkt.src, meta.from_loopback_interface) : zone::internet;
+    const zone z = have_ip_header ? zone_of(pkt.src, meta) : zone::internet;
     // 2.
     if (!pkt.ok()) [[unlikely]]
         return make(verdict::drop, reason::malformed, z);

@@ -11,6 +11,7 @@ void worker_counters::copy_queue_stats(const queue_stats& s) noexcept {
     q_send_errors.store(s.send_errors, r);
     q_netlink_errors.store(s.netlink_errors, r);
     q_parse_errors.store(s.parse_errors, r);
+    q_resent_verdicts.store(s.resent_verdicts, r);
 }
 
 counters_snapshot sum_counters(std::span<const worker_counters* const> workers) noexcept {
@@ -40,6 +41,7 @@ counters_snapshot sum_counters(std::span<const worker_counters* const> workers) 
         s.send_errors += w->q_send_errors.load(r);
         s.netlink_errors += w->q_netlink_errors.load(r);
         s.parse_errors += w->q_parse_errors.load(r);
+        s.resent_verdicts += w->q_resent_verdicts.load(r);
     }
     return s;
 }

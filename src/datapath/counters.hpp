@@ -38,7 +38,7 @@ struct alignas(64) worker_counters {
     // A copy of the backend's own stats, refreshed each burst (the backend is the
     // worker's alone; this is how other threads see it).
     counter q_recv_calls{0}, q_send_calls{0}, q_enobufs{0}, q_recv_errors{0}, q_send_errors{0},
-        q_netlink_errors{0}, q_parse_errors{0};
+        q_netlink_errors{0}, q_parse_errors{0}, q_resent_verdicts{0};
 
     void count(const decision& d, verdict given, std::uint32_t wire_len) noexcept {
         bump(packets);
@@ -62,7 +62,7 @@ struct counters_snapshot {
     std::array<std::array<std::array<std::uint64_t, 2>, zone_count>, 256> packets_by{};
     std::array<std::array<std::array<std::uint64_t, 2>, zone_count>, 256> bytes_by{};
     std::uint64_t recv_calls = 0, send_calls = 0, enobufs = 0, recv_errors = 0, send_errors = 0,
-                  netlink_errors = 0, parse_errors = 0;
+                  netlink_errors = 0, parse_errors = 0, resent_verdicts = 0;
 };
 
 counters_snapshot sum_counters(std::span<const worker_counters* const> workers) noexcept;

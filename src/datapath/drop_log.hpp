@@ -17,7 +17,13 @@
 
 namespace pbxgate {
 
+// What a ring record reports: a dropped flow, or (so that the worker never logs itself)
+// a socket overrun of its queue.
+enum class record_kind : std::uint8_t { drop, queue_overrun };
+
 struct drop_record {
+    record_kind kind = record_kind::drop;
+    std::uint64_t overruns = 0;       // queue_overrun: the queue's ENOBUFS count so far
     ip_address src;
     ip_address dst;
     std::uint16_t sport = 0;

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "util/clock.hpp"
 
 namespace pbxgate {
@@ -57,7 +59,24 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     bump(counters_.bursts);
 }
 
+void worker::report_overruns() noexcept {
+    const std::uint64_t total = backend_.stats().enobufs;
+    if (total == overruns_reported_) return;
+    const std::uint64_t now_s = coarse_seconds();
+    if (overruns_reported_ != 0 && now_s == overrun_reported_s_) return;  // at most once a second
+    drop_record rec;
+    rec.kind = record_kind::queue_overrun;
+    rec.overruns = total;
+    if (!drops_.push(rec)) {
+        bump(counters_.drop_log_overflow);
+        return;  // offered again next time
+    }
+    overruns_reported_ = total;
+    overrun_reported_s_ = now_s;
+}
+
 void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {
+    std::chrono::milliseconds backoff{0};
     while (!stop.load(std::memory_order_relaxed)) {
         // Offline while blocked in recv: a reload's grace period must not wait for traffic.
         qsbr_reader::offline();
@@ -66,10 +85,25 @@ void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept 
         if (r.count > 0) judge_burst(std::span(burst_.data(), r.count), *slot_.current());
         qsbr_reader::quiescent();
         counters_.copy_queue_stats(backend_.stats());
+        report_overruns();
+        if (r.status == receive_status::error) {
+            // No spin on a socket that keeps failing, and no heartbeat: a worker that cannot
+            // receive must look stalled to the watchdog.
+            backoff = std::clamp(backoff * 2, settings_.min_backoff, std::max(settings_.poll, settings_.min_backoff));
+            qsbr_reader::offline();
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(backoff).count();
+            timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+            nanosleep(&ts, nullptr);
+            qsbr_reader::online();
+            continue;
+        }
+        backoff = std::chrono::milliseconds{0};
         counters_.heartbeat_ns.store(steady_ns(), std::memory_order_relaxed);
     }
     // Stopping: judge what is already waiting (bounded, so a flood cannot keep us here),
-    // then give whatever remains the drain verdict before the socket closes.
+    // then give whatever remains the drain verdict and close the queue right away: between
+    // a drain and a later close, new packets would wait in a queue nobody reads, and die
+    // with it even in fail open.
     for (int round = 0; round < 64; ++round) {
         const receive_result r = backend_.receive_burst(burst_, std::chrono::milliseconds(0));
         if (r.count == 0) break;
@@ -77,7 +111,9 @@ void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept 
         qsbr_reader::quiescent();
     }
     backend_.drain(drain_verdict);
+    backend_.close();
     counters_.copy_queue_stats(backend_.stats());
+    report_overruns();
     qsbr_reader::offline();
 }
 

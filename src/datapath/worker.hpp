@@ -19,6 +19,8 @@ namespace pbxgate {
 struct worker_settings {
     std::optional<engine_mode> mode;  // overrides the policy's [engine] mode when set
     std::chrono::milliseconds poll{100};  // longest wait in receive, so a stop is seen quickly
+    // Receive errors in a row back off from min_backoff, doubling up to `poll`.
+    std::chrono::milliseconds min_backoff{1};
 };
 
 class worker {
@@ -28,8 +30,10 @@ public:
     worker(queue_backend& backend, const policy_slot& slot, worker_settings settings) noexcept
         : backend_(backend), slot_(slot), settings_(settings) {}
 
-    // The thread body: runs until `stop`, then judges what is already waiting and drains
-    // the rest with `drain_verdict` so nothing queued is lost when the socket closes.
+    // The thread body: runs until `stop`, then judges what is already waiting, drains the
+    // rest with `drain_verdict` and closes the queue at once, so nothing waits in a queue
+    // nobody reads. A receive that keeps failing backs off and leaves the heartbeat stale,
+    // so the watchdog sees a worker that cannot receive.
     // The calling thread must be registered as an RCU reader (qsbr_reader).
     void run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept;
 
@@ -41,6 +45,9 @@ public:
     drop_ring& drops() noexcept { return drops_; }
 
 private:
+    // Offers a queue_overrun record when the backend counted new ENOBUFS, at most once a second.
+    void report_overruns() noexcept;
+
     queue_backend& backend_;
     const policy_slot& slot_;
     worker_settings settings_;
@@ -49,6 +56,8 @@ private:
     drop_ring drops_;
     recent_flows recent_;
     offload_decider offload_;
+    std::uint64_t overruns_reported_ = 0;
+    std::uint64_t overrun_reported_s_ = 0;
 };
 
 }  // namespace pbxgate

@@ -50,7 +50,6 @@ backend_factory nfqueue_backend_factory() {
         s.copy_range = engine.copy_range;
         s.queue_maxlen = engine.queue_maxlen;
         s.fail_open = fail == fail_mode::open;
-        s.request_conntrack = true;  // used where the kernel has it; probed and dropped otherwise
         s.burst = worker::max_burst;
         return std::make_unique<nfqueue_backend>(s);
     };
@@ -126,6 +125,7 @@ public:
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
+        fail_open_ = fail == fail_mode::open;
         for (auto& w : workers_)
             threads_.emplace_back([this, w = w.get(), drain_verdict] {
                 qsbr_reader registration;
@@ -215,9 +215,15 @@ public:
     void drain_drop_log() {
         const auto now = std::chrono::steady_clock::now();
         const published_policy* pub = slot_.current();
-        for (auto& w : workers_) {
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
             drop_record rec;
-            while (w->drops().pop(rec)) {
+            while (workers_[i]->drops().pop(rec)) {
+                if (rec.kind == record_kind::queue_overrun) {  // the worker sends at most one a second
+                    spdlog::warn("nfqueue {}: socket receive buffer overran (ENOBUFS, {} so far): the kernel could not "
+                                 "queue some packets and {} them; verdict faster or raise queue_maxlen",
+                                 options_.queues[i], rec.overruns, fail_open_ ? "accepted" : "dropped");
+                    continue;
+                }
                 if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
                 // Service ids are stable across generations (compile() with the previous
                 // policy), and a removed service's id keeps its name: the current policy names
@@ -284,6 +290,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
+    bool fail_open_ = false;
     token_bucket budget_;  // drop log lines per second, after the per-reason limits
     reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};

@@ -129,6 +129,9 @@ std::string format_prometheus(const metrics_snapshot& m) {
     x.sample("pbxgate_queue_errors_total", {"kind", "send"}, c.send_errors);
     x.sample("pbxgate_queue_errors_total", {"kind", "netlink"}, c.netlink_errors);
     x.sample("pbxgate_queue_errors_total", {"kind", "parse"}, c.parse_errors);
+    x.family("pbxgate_verdicts_resent_total", "counter",
+             "Verdicts sent again after a failed send (queue_errors_total{kind=\"send\"}); none is lost.");
+    x.sample("pbxgate_verdicts_resent_total", {}, c.resent_verdicts);
     x.family("pbxgate_drop_log_overflow_total", "counter", "Drop log records lost because a worker's ring was full.");
     x.sample("pbxgate_drop_log_overflow_total", {}, c.drop_log_overflow);
 

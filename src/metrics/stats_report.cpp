@@ -66,6 +66,8 @@ std::string format_status_json(const engine_status& s, const compiled_policy& na
     j.key("accept").value(c.accepted).key("drop").value(c.dropped).key("would_drop").value(c.would_drop);
     j.key("bursts").value(c.bursts).key("recv_calls").value(c.recv_calls).key("send_calls").value(c.send_calls);
     j.key("enobufs").value(c.enobufs).key("parse_errors").value(c.parse_errors);
+    // A failed verdict send keeps its verdicts and sends them again: failures, then resends.
+    j.key("send_errors").value(c.send_errors).key("resent_verdicts").value(c.resent_verdicts);
     j.key("drop_log_overflow").value(c.drop_log_overflow);
     j.key("reloads").value(s.reloads).key("reload_failures").value(s.reload_failures);
     j.key("last_reload_ok").value(static_cast<std::uint64_t>(s.last_reload_success_unix));

@@ -18,8 +18,13 @@
 //   (RFC 1858 for IPv4, RFC 7112 for IPv6). The same two rules apply to IPv6 fragments.
 // * IPv6: the extension-header chain is walked, bounded to max_ext_headers so a crafted
 //   chain costs a fixed amount of work. ESP (50), no-next-header (59) and anything we do
-//   not know end the walk with `protocol` set to it. Jumbograms (payload length 0) are not
-//   supported: bad_total_length.
+//   not know end the walk with `protocol` set to it.
+// * GRO/GSO super-packets: the queue is bound with NFQA_CFG_F_GSO, so TCP packets larger
+//   than 64 KiB arrive whole with IPv4 total length 0 or IPv6 payload length 0 (BIG TCP,
+//   with or without a hop-by-hop jumbo option). As the kernel's skb_ip_totlen /
+//   ipv6_payload_len do for GSO TCP, their length is the buffer's (wire_len). The kernel
+//   drops any other packet with a zero length before our hook, so a zero length on
+//   anything but an unfragmented TCP packet stays bad_total_length.
 // * `payload`/`payload_len`: captured bytes after the L4 header (TCP data offset, UDP 8,
 //   ICMP 8 or what is captured), trimmed to the IP length (and to the UDP length for an
 //   unfragmented datagram). For a non-first fragment or a protocol we do not parse, it is
@@ -133,7 +138,8 @@ parse_error parse_ipv4(const std::uint8_t* data, std::size_t captured, std::size
     if (captured < ipv4_min_header) return fail(out, parse_error::truncated_ip_header);
     const std::size_t ihl = std::size_t{data[0] & 0x0fu} * 4;
     if (ihl < ipv4_min_header || ihl > captured) return fail(out, parse_error::bad_ihl);
-    const std::size_t total = load_be16(data + 2);
+    std::size_t total = load_be16(data + 2);
+    if (total == 0 && data[9] == proto::tcp && (load_be16(data + 6) & 0x3fffu) == 0) total = wire;  // GSO
     if (total < ihl || total > wire) return fail(out, parse_error::bad_total_length);
 
     out.ip_length = static_cast<std::uint32_t>(total);
@@ -168,9 +174,11 @@ parse_error parse_ipv6(const std::uint8_t* data, std::size_t captured, std::size
     out.family = ip_family::v6;
     if (captured < ipv6_header) return fail(out, parse_error::truncated_ip_header);
     const std::size_t payload_length = load_be16(data + 4);
-    const std::size_t total = ipv6_header + payload_length;
-    // Payload length 0 means a jumbogram (RFC 2675): not supported, never seen on a PBX.
-    if (payload_length == 0 || total > wire) return fail(out, parse_error::bad_total_length);
+    // Payload length 0: a GSO TCP super-packet (BIG TCP), as long as the buffer; the walk
+    // below checks that it is unfragmented TCP.
+    const bool gso = payload_length == 0;
+    const std::size_t total = gso ? wire : ipv6_header + payload_length;
+    if (total <= ipv6_header || total > wire) return fail(out, parse_error::bad_total_length);
 
     out.ip_length = static_cast<std::uint32_t>(total);
     out.src.family = ip_family::v6;
@@ -207,6 +215,7 @@ parse_error parse_ipv6(const std::uint8_t* data, std::size_t captured, std::size
         if (off + len > cap_end) return fail(out, parse_error::truncated_ext_header);
 
         if (next == proto::fragment) {
+            if (gso) return fail(out, parse_error::bad_total_length);
             const unsigned offset = load_be16(h + 2) >> 3;  // in 8-byte units
             out.is_fragment = true;
             next = h[0];
@@ -230,6 +239,7 @@ parse_error parse_ipv6(const std::uint8_t* data, std::size_t captured, std::size
     }
     out.protocol = next;
     out.l3_header_len = static_cast<std::uint16_t>(off);
+    if (gso && next != proto::tcp) return fail(out, parse_error::bad_total_length);
     return parse_l4(data, off, cap_end, total, first_fragment, proto::icmpv6, out);
 }
 

@@ -7,9 +7,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -20,6 +18,7 @@
 #include <cstring>
 
 #include "queue/kernel_queue_stats.hpp"
+#include "queue/nfnetlink_socket.hpp"
 #include "queue/queue_message.hpp"
 
 namespace pbxgate {
@@ -27,7 +26,7 @@ namespace pbxgate {
 namespace {
 
 // Room beside the copied bytes for the netlink header and every metadata attribute the
-// kernel may add (ids, marks, timestamps, hw address, conntrack, uid/gid, secctx, L2 header).
+// kernel may add (ids, marks, timestamps, hw address, uid/gid, secctx, L2 header).
 constexpr std::size_t message_overhead = 4096;
 constexpr std::chrono::milliseconds ack_timeout{2000};
 constexpr std::size_t max_drain_rounds = 1024;
@@ -45,10 +44,30 @@ bool kernel_needs_pf_bind() noexcept {
 // Wrap-aware "a is after b" for the kernel's u32 id sequence.
 bool id_after(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) > 0; }
 
+nfqueue_settings with_loopback(nfqueue_settings s) {
+    if (s.loopback_ifindex == 0) s.loopback_ifindex = if_nametoindex("lo");
+    return s;
+}
+
+std::unique_ptr<netlink_channel> open_socket(const nfqueue_settings& s) {
+    // About 1 KiB of socket buffer per queued small packet (skb truesize), so a full
+    // kernel queue fits in the socket instead of overrunning it (ENOBUFS).
+    const auto want = static_cast<int>(std::min<std::uint64_t>(std::uint64_t{s.queue_maxlen} * 1024, INT_MAX / 2));
+    try {
+        return std::make_unique<nfnetlink_socket>(want);
+    } catch (const std::runtime_error& ex) {
+        throw queue_error(ex.what());
+    }
+}
+
 }  // namespace
 
 nfqueue_backend::nfqueue_backend(const nfqueue_settings& settings)
+    : nfqueue_backend(with_loopback(settings), open_socket(settings)) {}
+
+nfqueue_backend::nfqueue_backend(const nfqueue_settings& settings, std::unique_ptr<netlink_channel> channel)
     : settings_(settings),
+      channel_(std::move(channel)),
       pending_(std::max(settings.pending_verdicts, settings.burst) + settings.burst + 1) {
     if (settings_.burst == 0 || settings_.burst > 1024)
         throw queue_error("NFQUEUE burst must be 1..1024, got " + std::to_string(settings_.burst));
@@ -68,112 +87,78 @@ nfqueue_backend::nfqueue_backend(const nfqueue_settings& settings)
         msgs_[i].msg_hdr.msg_iovlen = 1;
     }
 
-    nl_ = mnl_socket_open(NETLINK_NETFILTER);
-    if (nl_ == nullptr)
-        throw queue_error(std::string("cannot open a NETLINK_NETFILTER socket: ") + std::strerror(errno));
-    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
-        const int err = errno;
-        mnl_socket_close(nl_);
-        throw queue_error(std::string("cannot bind the netlink socket: ") + std::strerror(err));
-    }
-    fd_ = mnl_socket_get_fd(nl_);
-    portid_ = mnl_socket_get_portid(nl_);
-    loopback_ifindex_ = if_nametoindex("lo");
-
-    // About 1 KiB of socket buffer per queued small packet (skb truesize), so a full
-    // kernel queue fits in the socket instead of overrunning it (ENOBUFS).
-    const auto want = static_cast<int>(std::min<std::uint64_t>(std::uint64_t{settings_.queue_maxlen} * 1024, INT_MAX / 2));
-    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);  // capped by net.core.rmem_max
-    socklen_t optlen = sizeof rcvbuf_bytes_;
-    getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes_, &optlen);
-
-    try {
-        configure();
-    } catch (...) {
-        mnl_socket_close(nl_);
-        nl_ = nullptr;
-        throw;
-    }
-    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, fail-{}, rcvbuf {} bytes, conntrack {})",
-                 settings_.queue_num, portid_, settings_.copy_range, settings_.queue_maxlen,
-                 settings_.fail_open ? "open" : "closed", rcvbuf_bytes_,
-                 conntrack_enabled_ ? "on" : (conntrack_available_ ? "available, off" : "unavailable"));
+    portid_ = channel_->portid();
+    rcvbuf_bytes_ = channel_->receive_buffer_bytes();
+    configure();
+    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, fail-{}, rcvbuf {} bytes)", settings_.queue_num,
+                 portid_, settings_.copy_range, settings_.queue_maxlen, settings_.fail_open ? "open" : "closed",
+                 rcvbuf_bytes_);
 }
 
-nfqueue_backend::~nfqueue_backend() {
-    if (nl_ == nullptr) return;
+nfqueue_backend::~nfqueue_backend() { close(); }
+
+void nfqueue_backend::close() noexcept {
+    if (!channel_) return;
     if (!drained_) drain(fail_verdict());
-    mnl_socket_close(nl_);
+    channel_->close();
+    channel_.reset();
 }
 
 void nfqueue_backend::configure() {
     if (kernel_needs_pf_bind()) {
         for (std::uint16_t pf : {std::uint16_t{AF_INET}, std::uint16_t{AF_INET6}}) {
-            config_request(NFQNL_CFG_CMD_PF_UNBIND, pf, false, 0, 0);
-            if (const int err = config_request(NFQNL_CFG_CMD_PF_BIND, pf, false, 0, 0)) throw_bind_error(err);
+            config_request({.cmd = NFQNL_CFG_CMD_PF_UNBIND, .pf = pf}, fail_verdict());
+            if (const int err = config_request({.cmd = NFQNL_CFG_CMD_PF_BIND, .pf = pf}, fail_verdict()))
+                throw_bind_error(err);
         }
     }
-
-    // The conntrack probe goes alone and before the bind: the kernel checks the CONNTRACK
-    // flag before anything else and rejects the WHOLE message with EOPNOTSUPP when it
-    // cannot attach conntrack info, so bundling it would fail the bind too. Sent to a
-    // queue we have not bound yet, a kernel that supports it answers ENODEV instead.
-    const int probe = config_request(NFQNL_CFG_CMD_NONE, 0, false, NFQA_CFG_F_CONNTRACK, NFQA_CFG_F_CONNTRACK);
-    conntrack_available_ = probe == 0 || probe == ENODEV;
-    if (!conntrack_available_ && probe != EOPNOTSUPP && probe != EPERM)
-        spdlog::debug("nfqueue {}: conntrack probe answered {}", settings_.queue_num, std::strerror(probe));
-    conntrack_enabled_ = conntrack_available_ && settings_.request_conntrack;
-    if (settings_.request_conntrack && !conntrack_available_)
-        spdlog::warn("nfqueue {}: the kernel cannot attach conntrack info (NFQA_CFG_F_CONNTRACK); continuing without",
-                     settings_.queue_num);
-
-    // The kernel keeps only the last FLAGS/MASK pair of a message: every flag goes in one.
-    // The mask names every flag we decide on, so fail-closed also clears FAIL_OPEN.
-    std::uint32_t flags = NFQA_CFG_F_GSO;
-    if (settings_.fail_open) flags |= NFQA_CFG_F_FAIL_OPEN;
-    if (conntrack_enabled_) flags |= NFQA_CFG_F_CONNTRACK;
-    const std::uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK;
-    if (const int err = config_request(NFQNL_CFG_CMD_BIND, AF_UNSPEC, true, flags, mask)) throw_bind_error(err);
+    // The kernel keeps only the last FLAGS/MASK pair of a message: every flag goes in one,
+    // and the mask names every flag we decide on, so fail-closed also clears FAIL_OPEN.
+    // No NFQA_CFG_F_CONNTRACK: nothing here reads NFQA_CT, and asking costs every packet a
+    // conntrack dump on kernels that have it.
+    queue_config bind{.cmd = NFQNL_CFG_CMD_BIND, .pf = AF_UNSPEC, .copy_params = true, .set_maxlen = true,
+                      .maxlen = settings_.queue_maxlen};
+    bind.flags = NFQA_CFG_F_GSO | (settings_.fail_open ? NFQA_CFG_F_FAIL_OPEN : 0u);
+    bind.mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK;
+    if (const int err = config_request(bind, fail_verdict())) throw_bind_error(err);
 }
 
-int nfqueue_backend::config_request(std::uint8_t cmd, std::uint16_t pf, bool with_params, std::uint32_t flags,
-                                    std::uint32_t mask) {
+int nfqueue_backend::config_request(const queue_config& c, verdict stash_overflow) noexcept {
     alignas(nlmsghdr) char buf[256];
     nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, settings_.queue_num);
     nlh->nlmsg_flags |= NLM_F_ACK;
     nlh->nlmsg_seq = ++seq_;
-    if (cmd != NFQNL_CFG_CMD_NONE) nfq_nlmsg_cfg_put_cmd(nlh, pf, cmd);
-    if (with_params) {
-        nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, static_cast<int>(settings_.copy_range));
-        nfq_nlmsg_cfg_put_qmaxlen(nlh, settings_.queue_maxlen);
+    if (c.cmd != NFQNL_CFG_CMD_NONE) nfq_nlmsg_cfg_put_cmd(nlh, c.pf, c.cmd);
+    if (c.copy_params) nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, static_cast<int>(settings_.copy_range));
+    if (c.set_maxlen) nfq_nlmsg_cfg_put_qmaxlen(nlh, c.maxlen);
+    if (c.mask != 0) {
+        mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(c.flags));
+        mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(c.mask));
     }
-    if (mask != 0) {
-        mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-        mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
-    }
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
-    return wait_ack(nlh->nlmsg_seq);
+    long n;
+    do n = channel_->send(nlh, nlh->nlmsg_len); while (n == -EINTR);
+    if (n < 0) return static_cast<int>(-n);
+    return wait_ack(nlh->nlmsg_seq, stash_overflow);
 }
 
 // Reads until the ack for `seq`. Once the queue is bound, packets may arrive before the
-// ack: they are kept in the ring (stashed_) and handed out by the first receive_burst().
-int nfqueue_backend::wait_ack(std::uint32_t seq) {
+// ack: they are kept in the ring (stashed_) and handed out by the next receive_burst()
+// (or drain()); beyond the ring's room they get `stash_overflow` at once.
+int nfqueue_backend::wait_ack(std::uint32_t seq, verdict stash_overflow) noexcept {
     const auto deadline = std::chrono::steady_clock::now() + ack_timeout;
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        pollfd p{fd_, POLLIN, 0};
-        const int pr = poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
-        if (pr < 0 && errno == EINTR) continue;
-        if (pr <= 0) return ETIMEDOUT;
-        const std::size_t slot = std::min(stashed_, settings_.burst);  // slot `burst` is the spare
-        std::uint8_t* buf = ring_.data() + slot * slot_size_;
-        const ssize_t n = recv(fd_, buf, slot_size_, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            if (errno == ENOBUFS) { ++stats_.enobufs; continue; }
-            return errno;
+        if (left.count() <= 0 || !channel_->wait_readable(left)) return ETIMEDOUT;
+        const std::size_t slot = std::min(stash_first_ + stashed_, settings_.burst);  // slot `burst` is the spare
+        const int rc = channel_->receive(&msgs_[slot], 1, false);
+        if (rc < 0) {
+            if (rc == -EINTR || rc == -EAGAIN) continue;
+            if (rc == -ENOBUFS) { ++stats_.enobufs; continue; }
+            return -rc;
         }
+        if (rc == 0) continue;
+        const std::uint8_t* buf = ring_.data() + slot * slot_size_;
+        const std::size_t n = msgs_[slot].msg_len;
         const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf);
         int len = static_cast<int>(n);
         for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
@@ -184,16 +169,15 @@ int nfqueue_backend::wait_ack(std::uint32_t seq) {
             }
         }
         received_packet pkt;
-        const auto r = parse_queue_message(buf, static_cast<std::size_t>(n), pkt, loopback_ifindex_);
+        const auto r = parse_queue_message(buf, n, pkt, settings_.loopback_ifindex);
         if (!r.id_known) continue;  // an old ack or noise
         if (slot < settings_.burst) {
-            msgs_[slot].msg_len = static_cast<unsigned>(n);
-            msgs_[slot].msg_hdr.msg_flags = 0;
             ++stashed_;
         } else {  // no room left: answer it now rather than leave it queued
             note_received(pkt.packet_id);
-            pending_.add(pkt.packet_id, fail_verdict());
-            send_verdicts(false, 1);
+            add_pending(pkt.packet_id, stash_overflow);
+            send_verdicts(false);
+            ++answered_at_ack_;
         }
     }
 }
@@ -221,17 +205,11 @@ void nfqueue_backend::note_received(std::uint32_t id) noexcept {
     received_any_ = true;
 }
 
-void nfqueue_backend::log_enobufs() noexcept {
-    ++stats_.enobufs;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_enobufs_log_ < std::chrono::seconds(1)) return;  // at most once a second
-    last_enobufs_log_ = now;
-    try {
-        spdlog::warn("nfqueue {}: socket receive buffer overran (ENOBUFS, {} so far): the kernel {} packets; "
-                     "verdict faster or raise queue_maxlen",
-                     settings_.queue_num, stats_.enobufs, settings_.fail_open ? "accepted" : "dropped");
-    } catch (...) {
-    }
+// Records a verdict we give ourselves (parse failures, drain). receive_burst() keeps room
+// for one per packet it takes in, so the store has room here.
+void nfqueue_backend::add_pending(std::uint32_t id, verdict v) noexcept {
+    if (pending_.full()) send_verdicts(false);
+    if (pending_.add(id, v)) ++pending_packets_;
 }
 
 std::size_t nfqueue_backend::parse_slots(std::size_t first, std::size_t end, std::span<received_packet> out) noexcept {
@@ -241,7 +219,7 @@ std::size_t nfqueue_backend::parse_slots(std::size_t first, std::size_t end, std
         const std::size_t len = msgs_[i].msg_len;
         if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) ++stats_.truncated_messages;
         received_packet& pkt = out[count];
-        const auto r = parse_queue_message(buf, len, pkt, loopback_ifindex_);
+        const auto r = parse_queue_message(buf, len, pkt, settings_.loopback_ifindex);
         if (r.ok()) {
             note_received(pkt.packet_id);
             ++count;
@@ -255,51 +233,55 @@ std::size_t nfqueue_backend::parse_slots(std::size_t first, std::size_t end, std
         ++stats_.parse_errors;
         if (r.id_known) {  // answer it ourselves: the caller never sees it
             note_received(pkt.packet_id);
-            // This burst's packets are outstanding below us: no batch messages here.
-            if (pending_.full()) send_verdicts(false, pending_.size());
-            pending_.add(pkt.packet_id, fail_verdict());
+            add_pending(pkt.packet_id, fail_verdict());
         }
     }
     return count;
 }
 
 receive_result nfqueue_backend::receive_burst(std::span<received_packet> out, std::chrono::milliseconds timeout) noexcept {
-    const std::size_t vlen = std::min(out.size(), settings_.burst);
-    if (vlen == 0) return {0, receive_status::error};
+    if (!channel_) return {0, receive_status::error};
+    // Verdicts a failed send left behind go first; they hold their packets in the kernel.
+    if (!pending_.empty() && unverdicted_ == 0) flush();
+    // Take in no more packets than the store can hold verdicts for (each received message
+    // ends as one verdict, ours or the caller's): verdicts are never dropped.
+    const std::size_t room = pending_.room() > unverdicted_ ? pending_.room() - unverdicted_ : 0;
+    const std::size_t vlen = std::min({out.size(), settings_.burst, room});
+    if (vlen == 0) {
+        ++stats_.recv_errors;  // the sends keep failing: the caller backs off and retries
+        return {0, receive_status::error};
+    }
     if (stashed_ > 0) {
-        const std::size_t n = std::min(stashed_ - stash_first_, vlen);
+        const std::size_t n = std::min(stashed_, vlen);
         const std::size_t count = parse_slots(stash_first_, stash_first_ + n, out);
         stash_first_ += n;
-        if (stash_first_ == stashed_) stashed_ = stash_first_ = 0;
+        stashed_ -= n;
+        if (stashed_ == 0) stash_first_ = 0;
         unverdicted_ += count;
         stats_.packets += count;
         if (count > 0) { ++stats_.bursts; drained_ = false; return {count, receive_status::packets}; }
     }
     if (timeout.count() != timeout_ms_set_) {
-        timeval tv{};
-        if (timeout.count() > 0) {
-            tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-            tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-        } else if (timeout.count() == 0) {
-            tv.tv_usec = 1;  // 0 would mean "forever" to SO_RCVTIMEO
-        }
-        if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0) timeout_ms_set_ = timeout.count();
+        channel_->set_receive_timeout(timeout);
+        timeout_ms_set_ = timeout.count();
     }
     while (true) {
         ++stats_.recv_calls;
-        // MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram only.
-        const int n = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(vlen), MSG_WAITFORONE, nullptr);
+        // MSG_WAITFORONE: block (up to the receive timeout) for the first datagram only.
+        const int n = channel_->receive(msgs_.data(), static_cast<unsigned>(vlen), true);
         if (n < 0) {
-            const int err = errno;
-            if (err == EINTR) return {0, receive_status::interrupted};
-            if (err == EAGAIN || err == EWOULDBLOCK) return {0, receive_status::timeout};
-            if (err == ENOBUFS) { log_enobufs(); continue; }  // packets were lost, the socket still works
+            if (n == -EINTR) return {0, receive_status::interrupted};
+            if (n == -EAGAIN || n == -EWOULDBLOCK) return {0, receive_status::timeout};
+            // Packets were lost (or, fail-open, accepted unjudged); the socket still works.
+            // The worker reports it: nothing here logs.
+            if (n == -ENOBUFS) { ++stats_.enobufs; continue; }
             ++stats_.recv_errors;
             return {0, receive_status::error};
         }
         const std::size_t count = parse_slots(0, static_cast<std::size_t>(n), out);
         if (count == 0) {
             if (!pending_.empty()) flush();  // verdicts we gave unparseable packets
+            if (n == 0) return {0, receive_status::timeout};
             continue;
         }
         unverdicted_ += count;
@@ -311,67 +293,86 @@ receive_result nfqueue_backend::receive_burst(std::span<received_packet> out, st
 }
 
 void nfqueue_backend::set_verdict(std::uint32_t packet_id, verdict v, std::optional<std::uint32_t> mark) noexcept {
-    if (pending_.full()) send_verdicts(false, pending_.size());
-    pending_.add(packet_id, v, mark);
+    if (pending_.full()) send_verdicts(false);  // other packets are outstanding: no batches
+    if (pending_.add(packet_id, v, mark)) ++pending_packets_;
     if (unverdicted_ > 0) --unverdicted_;
 }
 
 void nfqueue_backend::set_repeat(std::uint32_t packet_id, std::uint32_t mark) noexcept {
-    if (pending_.full()) send_verdicts(false, pending_.size());
-    pending_.add_repeat(packet_id, mark);
+    if (pending_.full()) send_verdicts(false);
+    if (pending_.add_repeat(packet_id, mark)) ++pending_packets_;
     if (unverdicted_ > 0) --unverdicted_;
 }
 
 bool nfqueue_backend::flush() noexcept {
     if (pending_.empty()) return true;
     // Batch messages are safe only when nothing else is outstanding below their ids.
-    return send_verdicts(unverdicted_ == 0, pending_.size());
+    return send_verdicts(unverdicted_ == 0);
 }
 
-bool nfqueue_backend::send_verdicts(bool allow_batch_messages, std::size_t verdict_count) noexcept {
+// Sends every pending verdict in one send. On failure nothing reached the kernel (a
+// netlink send is all or nothing), so the verdicts stay pending for the next send; since
+// each build covers them all in id order, no later batch message can answer their packets.
+bool nfqueue_backend::send_verdicts(bool allow_batch_messages) noexcept {
+    if (!channel_) return false;
     const auto bytes = pending_.build(settings_.queue_num, allow_batch_messages);
-    bool ok = true;
-    while (true) {
+    long n;
+    do {
         ++stats_.send_calls;
-        const ssize_t n = send(fd_, bytes.data(), bytes.size(), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || static_cast<std::size_t>(n) != bytes.size()) {
-            ++stats_.send_errors;
-            ok = false;
-        }
-        break;
+        n = channel_->send(bytes.data(), bytes.size());
+    } while (n == -EINTR);
+    if (n < 0 || static_cast<std::size_t>(n) != bytes.size()) {
+        ++stats_.send_errors;
+        failed_unsent_ = pending_.size();
+        return false;
     }
-    if (ok) {
-        stats_.verdicts += verdict_count;
-        stats_.verdict_messages += pending_.verdict_messages();
-        stats_.batch_messages += pending_.batch_messages();
-    }
+    stats_.verdicts += pending_packets_;
+    stats_.verdict_messages += pending_.verdict_messages();
+    stats_.batch_messages += pending_.batch_messages();
+    stats_.resent_verdicts += failed_unsent_;
+    failed_unsent_ = 0;
+    pending_packets_ = 0;
     pending_.clear();
-    return ok;
+    return true;
 }
 
 std::size_t nfqueue_backend::drain(verdict v) noexcept {
+    if (!channel_) return 0;
     std::size_t count = 0;
     flush();
-    // One batch message answers every packet handed out and never verdicted.
+    // One batch message answers every packet handed out and never verdicted. Verdicts still
+    // pending (their send failed) go one by one before it, so no run of theirs can batch
+    // over an unverdicted packet.
     if (unverdicted_ > 0 && received_any_) {
-        pending_.add(max_received_id_, v);
-        send_verdicts(true, unverdicted_);
+        if (pending_.full()) send_verdicts(false);
+        const bool alone = pending_.empty();
+        if (pending_.add_up_to(max_received_id_, v)) pending_packets_ += unverdicted_;
+        send_verdicts(alone);
         count += unverdicted_;
         unverdicted_ = 0;
     }
+    // Close the door: with a queue length of 0 every packet queued from now on takes the
+    // kernel's queue-full path (accepted unjudged with FAIL_OPEN, else dropped) instead of
+    // waiting in a queue that dies with the socket. What was queued before is in the
+    // socket (or stashed) once the ack is back, and gets `v` below: nothing is lost.
+    queue_config door{.cmd = NFQNL_CFG_CMD_NONE, .set_maxlen = true, .maxlen = 0};
+    door.flags = v == verdict::accept ? NFQA_CFG_F_FAIL_OPEN : 0u;
+    door.mask = NFQA_CFG_F_FAIL_OPEN;
+    answered_at_ack_ = 0;
+    config_request(door, v);
+    count += answered_at_ack_;
     // Then whatever still waits in the socket: take it without blocking, answer it in batches.
     for (std::size_t round = 0; round < max_drain_rounds; ++round) {
         std::size_t first = 0, n = 0;
         if (stashed_ > 0) {
             first = stash_first_;
-            n = stashed_;
+            n = stash_first_ + stashed_;
             stashed_ = stash_first_ = 0;
         } else {
             ++stats_.recv_calls;
-            const int rc = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(settings_.burst), MSG_DONTWAIT, nullptr);
-            if (rc < 0 && (errno == EINTR || errno == ENOBUFS)) {
-                if (errno == ENOBUFS) log_enobufs();
+            const int rc = channel_->receive(msgs_.data(), static_cast<unsigned>(settings_.burst), false);
+            if (rc == -EINTR || rc == -ENOBUFS) {
+                if (rc == -ENOBUFS) ++stats_.enobufs;
                 continue;
             }
             if (rc <= 0) break;
@@ -380,18 +381,22 @@ std::size_t nfqueue_backend::drain(verdict v) noexcept {
         std::size_t got = 0;
         for (std::size_t i = first; i < n; ++i) {
             received_packet pkt;
-            const auto r = parse_queue_message(ring_.data() + i * slot_size_, msgs_[i].msg_len, pkt, loopback_ifindex_);
+            const auto r =
+                parse_queue_message(ring_.data() + i * slot_size_, msgs_[i].msg_len, pkt, settings_.loopback_ifindex);
             if (r.id_known) {
                 note_received(pkt.packet_id);
                 ++got;
             }
         }
         if (got > 0) {
-            pending_.add(max_received_id_, v);
-            send_verdicts(true, got);
+            if (pending_.full()) send_verdicts(false);
+            if (pending_.add_up_to(max_received_id_, v)) pending_packets_ += got;
+            send_verdicts(true);
             count += got;
         }
     }
+    // A send that keeps failing: try the leftovers one last time before the socket closes.
+    if (!pending_.empty()) send_verdicts(true);
     drained_ = true;
     return count;
 }

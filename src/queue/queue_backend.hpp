@@ -22,11 +22,8 @@ struct received_packet {
     const std::uint8_t* data = nullptr;  // starts at the IP header
     std::uint32_t captured_len = 0;  // bytes readable at `data` (copy_range may cut the packet)
     std::uint32_t wire_len = 0;      // length of the whole packet (NFQA_CAP_LEN when cut)
-    packet_meta meta;                // mark, from_loopback_interface
+    packet_meta meta;                // mark, input interface (loopback or not)
     std::uint32_t indev = 0;         // ifindex, 0 when the kernel sent none
-    std::uint32_t outdev = 0;
-    std::uint16_t hw_protocol = 0;   // host order: ETH_P_IP, ETH_P_IPV6
-    std::uint8_t hook = 0;           // NF_INET_* hook the packet was queued from
 };
 
 enum class receive_status : std::uint8_t {
@@ -52,7 +49,8 @@ struct queue_stats {
     std::uint64_t batch_messages = 0;   // NFQNL_MSG_VERDICT_BATCH messages sent
     std::uint64_t enobufs = 0;          // socket overruns: the kernel dropped (or, fail-open, accepted) packets
     std::uint64_t recv_errors = 0;      // other receive failures
-    std::uint64_t send_errors = 0;      // failed verdict sends
+    std::uint64_t send_errors = 0;      // failed verdict sends (the verdicts stay pending)
+    std::uint64_t resent_verdicts = 0;  // verdicts sent by a later send after a failed one
     std::uint64_t netlink_errors = 0;   // NLMSG_ERROR answers (e.g. a verdict for an unknown id)
     std::uint64_t parse_errors = 0;     // queue messages we could not parse (answered with the fail verdict)
     std::uint64_t truncated_messages = 0;  // a message larger than the receive buffer
@@ -89,6 +87,11 @@ public:
     // verdicted, or still waiting in the socket), since the kernel drops what is queued
     // when the socket closes. Returns how many packets it verdicted.
     virtual std::size_t drain(verdict v) noexcept = 0;
+
+    // Unbinds the queue and closes the socket (draining first with the fail-mode verdict
+    // if drain() was not called). Called by the worker right after its drain, so no packet
+    // waits in a queue nobody reads; stats() stays readable.
+    virtual void close() noexcept = 0;
 
     virtual const queue_stats& stats() const noexcept = 0;
 };

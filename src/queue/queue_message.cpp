@@ -16,7 +16,7 @@ namespace {
 constexpr std::size_t nlmsg_header_len = NLMSG_ALIGN(sizeof(nlmsghdr));
 constexpr std::size_t nfgen_len = NLMSG_ALIGN(sizeof(nfgenmsg));
 constexpr std::size_t attr_header_len = NLA_ALIGN(sizeof(nlattr));
-// nfqnl_msg_packet_hdr is packed: id(4) + hw_protocol(2) + hook(1).
+// nfqnl_msg_packet_hdr is packed: id(4) + hw_protocol(2) + hook(1); only the id is read.
 constexpr std::size_t packet_hdr_len = 7;
 
 struct attr_ref {
@@ -81,12 +81,10 @@ queue_parse_result parse_queue_message(const void* buf, std::size_t len, receive
     }
     if (hdr.len < packet_hdr_len) return {queue_parse_status::bad_packet_header_size, false};
     out.packet_id = load_be32(hdr.data);
-    out.hw_protocol = load_be16(hdr.data + 4);
-    out.hook = hdr.data[6];
     if (walk_failed) return {queue_parse_status::bad_attribute, true};
 
-    std::uint32_t* const u32_targets[] = {&out.meta.mark, &out.indev, &out.outdev};
-    constexpr int u32_types[] = {NFQA_MARK, NFQA_IFINDEX_INDEV, NFQA_IFINDEX_OUTDEV};
+    std::uint32_t* const u32_targets[] = {&out.meta.mark, &out.indev};
+    constexpr int u32_types[] = {NFQA_MARK, NFQA_IFINDEX_INDEV};
     for (std::size_t i = 0; i < std::size(u32_types); ++i) {
         const attr_ref& a = attrs[static_cast<std::size_t>(u32_types[i])];
         if (!a.present) continue;
@@ -106,7 +104,10 @@ queue_parse_result parse_queue_message(const void* buf, std::size_t len, receive
         if (wire < out.captured_len) return {queue_parse_status::bad_capture_length, true};
         out.wire_len = wire;
     }
-    out.meta.from_loopback_interface = loopback_ifindex != 0 && out.indev == loopback_ifindex;
+    // With an input interface the kernel names, it alone decides the localhost zone: a
+    // 127.0.0.1 source arriving on eth0 is spoofed, not local.
+    out.meta.interface_known = loopback_ifindex != 0 && out.indev != 0;
+    out.meta.from_loopback_interface = out.meta.interface_known && out.indev == loopback_ifindex;
     return {queue_parse_status::ok, true};
 }
 

@@ -33,9 +33,9 @@ struct queue_parse_result {
     bool ok() const noexcept { return status == queue_parse_status::ok; }
 };
 
-// `buf`/`len`: one netlink message as received. `loopback_ifindex` (0 = unknown) sets
-// out.meta.from_loopback_interface when NFQA_IFINDEX_INDEV equals it. out.data points
-// into `buf`.
+// `buf`/`len`: one netlink message as received. With `loopback_ifindex` (0 = unknown) and
+// an NFQA_IFINDEX_INDEV, out.meta says the input interface is known and whether it is the
+// loopback one. out.data points into `buf`.
 queue_parse_result parse_queue_message(const void* buf, std::size_t len, received_packet& out,
                                        std::uint32_t loopback_ifindex = 0) noexcept;
 

@@ -89,6 +89,11 @@ PACKETS = {
     "v6_fragment_later": ip6(L6, PBX6, 44, frag6(17, 8, False) + bytes(32)),
     "v6_no_next_header": ip6(L6, PBX6, 59, b""),
     "v6_esp": ip6(L6, PBX6, 50, bytes(16)),
+    # GRO/GSO super-packets: a zero IP length means "as long as the buffer" for TCP.
+    "v4_gso_tcp_total_zero": ip4(I4, PBX4, 6, tcp(40000, 5061, flags=0x10, payload=bytes(200)), total=0),
+    "v6_big_tcp_payload_zero": ip6(L6, PBX6, 6, tcp(40000, 5061, flags=0x10, payload=bytes(200)), plen=0),
+    "v6_big_tcp_hop_by_hop": ip6(L6, PBX6, 0, ext(6) + tcp(40000, 5061, flags=0x10, payload=bytes(200)), plen=0),
+    "bad_udp_total_zero": ip4(I4, PBX4, 17, udp(5060, 5060, SIP), total=0),
     # Malformations, one per parse_error.
     "bad_empty": b"",
     "bad_version": b"\x50" + bytes(39),

@@ -37,7 +37,6 @@ public:
         p.queue_num = queue_num_;
         p.meta = meta;
         p.indev = indev;
-        p.hw_protocol = (!bytes.empty() && (bytes[0] >> 4) == 6) ? 0x86dd : 0x0800;
         p.captured_len = static_cast<std::uint32_t>(bytes.size());
         p.wire_len = wire_len != 0 ? wire_len : p.captured_len;
         queued_.push_back({std::move(bytes), p});
@@ -45,9 +44,18 @@ public:
     }
     // The next receive_burst() reports this instead of packets (once).
     void script_status(receive_status s) { scripted_status_ = s; }
+    // Every receive_burst() from now on reports this (a persistent failure); nullopt ends it.
+    void script_persistent_status(std::optional<receive_status> s) { persistent_status_ = s; }
+    // Bumps the backend's ENOBUFS count, as a socket overrun would.
+    void add_enobufs(std::uint64_t n) { stats_.enobufs += n; }
 
     receive_result receive_burst(std::span<received_packet> out, std::chrono::milliseconds) noexcept override {
         ++stats_.recv_calls;
+        if (closed_) return {0, receive_status::error};
+        if (persistent_status_) {
+            if (*persistent_status_ == receive_status::error) ++stats_.recv_errors;
+            return {0, *persistent_status_};
+        }
         if (scripted_status_) {
             const auto s = *scripted_status_;
             scripted_status_.reset();
@@ -97,7 +105,13 @@ public:
             ++n;
         }
         queued_.clear();
+        drains_ += 1;
         return n;
+    }
+
+    void close() noexcept override {
+        if (!closed_ && drains_ == 0) drain(verdict::drop);
+        closed_ = true;
     }
 
     const queue_stats& stats() const noexcept override { return stats_; }
@@ -108,6 +122,8 @@ public:
     std::size_t pending() const noexcept { return pending_.size(); }
     std::size_t outstanding() const noexcept { return outstanding_.size(); }
     std::size_t queued() const noexcept { return queued_.size(); }
+    bool closed() const noexcept { return closed_; }
+    std::size_t drains() const noexcept { return drains_; }
 
 private:
     struct scripted {
@@ -130,6 +146,9 @@ private:
     std::vector<recorded_verdict> pending_;
     std::vector<recorded_verdict> verdicts_;
     std::optional<receive_status> scripted_status_;
+    std::optional<receive_status> persistent_status_;
+    std::size_t drains_ = 0;
+    bool closed_ = false;
     queue_stats stats_;
 };
 

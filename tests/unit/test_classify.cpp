@@ -68,7 +68,8 @@ policy with(tweak t) {
 }
 
 enum class frag { none, first, later };
-enum flags : unsigned { no_flags = 0, loopback_if = 1, no_l4 = 2 };
+// loopback_if: arrived on lo; other_if: the queue named another input interface (eth0).
+enum flags : unsigned { no_flags = 0, loopback_if = 1, no_l4 = 2, other_if = 4 };
 
 constexpr std::uint8_t tcp = 6, udp = 17, icmp = 1, icmp6 = 58;
 constexpr verdict A = verdict::accept, D = verdict::drop;
@@ -153,6 +154,13 @@ TEST_CASE("classify follows the documented steps", "[classify]") {
         {"v6 internet ssh", T0, inet6, srv6, tcp, 22, frag::none, 0, 0, pe, D, R::zone_not_allowed, Z::internet, "ssh"},
         {"v6 blocked", T0, bad6, srv6, udp, 5060, frag::none, 0, 0, pe, D, R::blocked, Z::blocked, ""},
         {"v6 blocked on loopback interface", T0, bad6, srv6, udp, 5060, frag::none, 0, loopback_if, pe, D, R::blocked, Z::blocked, ""},
+        // The queue names the input interface: a loopback source on eth0 is spoofed, not localhost.
+        {"127.0.0.1 source on eth0", T0, lo, srv, tcp, 80, frag::none, 0, other_if, pe, D, R::zone_not_allowed, Z::internet, "admin-http"},
+        {"127/8 source on eth0", T0, "127.8.9.10", srv, tcp, 80, frag::none, 0, other_if, pe, D, R::zone_not_allowed, Z::internet, "admin-http"},
+        {"::1 source on eth0", T0, "::1", srv6, tcp, 80, frag::none, 0, other_if, pe, D, R::zone_not_allowed, Z::internet, "admin-http"},
+        {"mapped loopback on eth0", T0, "::ffff:127.0.0.1", srv6, tcp, 80, frag::none, 0, other_if, pe, D, R::zone_not_allowed, Z::internet, "admin-http"},
+        {"lan source on eth0", T0, lan, srv, tcp, 22, frag::none, 0, other_if, pe, A, R::allowed, Z::lan, "ssh"},
+        {"127.0.0.1 source on lo, known", T0, lo, srv, tcp, 80, frag::none, 0, other_if | loopback_if, pe, A, R::allowed, Z::localhost, "admin-http"},
         // 2. malformed
         {"truncated l4, blocked source", T0, bad, srv, udp, 5060, frag::none, 0, 0, parse_error::truncated_l4_header, D, R::malformed, Z::blocked, ""},
         {"bad udp length, lan", T0, lan, srv, udp, 5060, frag::none, 0, 0, parse_error::bad_udp_length, D, R::malformed, Z::lan, ""},
@@ -241,6 +249,7 @@ TEST_CASE("classify follows the documented steps", "[classify]") {
         const compiled_policy& c = *compiled.at(r.t);
         packet_meta meta;
         meta.from_loopback_interface = (r.fl & loopback_if) != 0;
+        meta.interface_known = (r.fl & other_if) != 0;
         const decision d = c.classify(make_packet(r), meta);
         CHECK(to_string(d.action) == to_string(r.v));
         CHECK(to_string(d.why) == to_string(r.why));

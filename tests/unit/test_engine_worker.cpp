@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
+#include <thread>
 
 #include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
@@ -146,4 +148,71 @@ TEST_CASE("worker: on stop it judges what waits, then drains the rest, losing no
     CHECK(judged == 64 * 16);
     CHECK(drained == 100);
     CHECK(backend.stats().netlink_errors == 0);
+}
+
+TEST_CASE("worker: the queue is closed right after its drain, by the worker", "[engine]") {
+    policy_slot slot(testbed_policy());
+    fake_queue_backend backend;
+    worker w(backend, slot, {});
+    backend.push(packet_builder::ipv4("203.0.113.10", "192.0.2.1").udp(5060, 5060).build());
+    std::atomic<bool> stop{true};
+    {
+        qsbr_reader registration;
+        w.run(stop, verdict::accept);
+    }
+    CHECK(backend.drains() == 1);
+    CHECK(backend.closed());  // not left to whoever destroys the backend later
+}
+
+namespace {
+
+// Runs the worker's loop on its own thread for `how_long`, then stops it.
+void run_for(worker& w, std::chrono::milliseconds how_long) {
+    std::atomic<bool> stop{false};
+    std::thread t([&] {
+        qsbr_reader registration;
+        w.run(stop, verdict::drop);
+    });
+    std::this_thread::sleep_for(how_long);
+    stop = true;
+    t.join();
+}
+
+}  // namespace
+
+TEST_CASE("worker: a receive that keeps failing backs off and leaves the heartbeat stale", "[engine]") {
+    policy_slot slot(testbed_policy());
+    fake_queue_backend backend;
+    worker_settings ws;
+    ws.poll = std::chrono::milliseconds(50);
+    worker w(backend, slot, ws);
+    backend.script_persistent_status(receive_status::error);
+    run_for(w, std::chrono::milliseconds(400));
+    // Backing off 1, 2, 4 ... 50 ms: about a dozen tries in 400 ms, not a spinning core.
+    INFO("receive calls: " << backend.stats().recv_calls);
+    CHECK(backend.stats().recv_calls < 40);
+    CHECK(backend.stats().recv_calls >= 5);
+    CHECK(w.counters().heartbeat_ns.load() == 0);  // the watchdog sees a worker that cannot receive
+
+    // Against an idle queue (timeouts) the same loop does beat.
+    fake_queue_backend idle;
+    worker healthy(idle, slot, ws);
+    run_for(healthy, std::chrono::milliseconds(100));
+    CHECK(healthy.counters().heartbeat_ns.load() != 0);
+}
+
+TEST_CASE("worker: socket overruns are reported through the drop ring, not logged by the worker", "[engine]") {
+    policy_slot slot(testbed_policy());
+    fake_queue_backend backend;
+    worker_settings ws;
+    ws.poll = std::chrono::milliseconds(5);
+    worker w(backend, slot, ws);
+    backend.add_enobufs(3);
+    run_for(w, std::chrono::milliseconds(30));
+    drop_record rec;
+    std::vector<drop_record> overruns;
+    while (w.drops().pop(rec))
+        if (rec.kind == record_kind::queue_overrun) overruns.push_back(rec);
+    REQUIRE(overruns.size() == 1);
+    CHECK(overruns[0].overruns == 3);
 }

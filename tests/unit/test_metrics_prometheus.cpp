@@ -34,6 +34,8 @@ metrics_snapshot sample_snapshot() {
     c.by_reason[static_cast<unsigned>(reason::zone_not_allowed)] = 3;
     c.by_reason[static_cast<unsigned>(reason::no_service)] = 2;
     c.enobufs = 4;
+    c.send_errors = 2;
+    c.resent_verdicts = 9;
     m.status.generation = 3;
     m.status.reloads = 2;
     m.status.reload_failures = 1;
@@ -74,6 +76,8 @@ TEST_CASE("prometheus: series carry the snapshot's numbers", "[metrics]") {
         {"pbxgate_decisions_total", {{"reason", "no_service"}}, "2"},
         {"pbxgate_decisions_total", {{"reason", "malformed"}}, "0"},
         {"pbxgate_enobufs_total", {}, "4"},
+        {"pbxgate_queue_errors_total", {{"kind", "send"}}, "2"},
+        {"pbxgate_verdicts_resent_total", {}, "9"},
         {"pbxgate_queue_waiting_packets", {{"queue", "0"}}, "5"},
         {"pbxgate_queue_kernel_dropped_total", {{"queue", "0"}, {"cause", "queue_full"}}, "11"},
         {"pbxgate_queue_kernel_dropped_total", {{"queue", "0"}, {"cause", "socket_full"}}, "13"},

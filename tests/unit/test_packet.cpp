@@ -136,6 +136,25 @@ std::vector<good_row> well_formed_rows() {
          .wire_len = 60, .protocol = 6, .src = a4, .dst = b4, .sport = 3, .dport = 4,
          .has_ports = true, .tcp_flags = 0x02, .l3_header_len = 20, .ip_length = 60,
          .payload_len = 0},
+        // GRO/GSO TCP super-packets (the queue is bound with NFQA_CFG_F_GSO): a zero IP
+        // length means "as long as the buffer", as in the kernel's skb_ip_totlen.
+        {.name = "v4 GSO tcp, total length 0",
+         .pkt = B::ipv4(a4, b4).tcp(5061, 50000, tcpflag::ack).payload(100).ip_length_field(0).build(),
+         .protocol = 6, .src = a4, .dst = b4, .sport = 5061, .dport = 50000, .has_ports = true,
+         .tcp_flags = 0x10, .l3_header_len = 20, .ip_length = 140, .payload_len = 100},
+        {.name = "v4 GSO tcp over 64 KiB, cut by the copy range",
+         .pkt = truncated(B::ipv4(a4, b4).tcp(5061, 50000, tcpflag::ack).payload(1000).ip_length_field(0).build(), 60),
+         .wire_len = 70000, .protocol = 6, .src = a4, .dst = b4, .sport = 5061, .dport = 50000, .has_ports = true,
+         .tcp_flags = 0x10, .l3_header_len = 20, .ip_length = 70000, .payload_len = 20},
+        {.name = "v6 BIG TCP, payload length 0",
+         .pkt = B::ipv6(a6, b6).tcp(5061, 50000, tcpflag::ack).payload(100).ip_length_field(0).build(),
+         .wire_len = 0, .protocol = 6, .src = a6, .dst = b6, .sport = 5061, .dport = 50000, .has_ports = true,
+         .tcp_flags = 0x10, .l3_header_len = 40, .ip_length = 160, .payload_len = 100},
+        {.name = "v6 BIG TCP with a hop-by-hop header, over 64 KiB",
+         .pkt = truncated(B::ipv6(a6, b6).ext_header(ext::hop_by_hop, 8).tcp(5061, 50000, tcpflag::ack).payload(500)
+                              .ip_length_field(0).build(), 100),
+         .wire_len = 90000, .protocol = 6, .src = a6, .dst = b6, .sport = 5061, .dport = 50000, .has_ports = true,
+         .tcp_flags = 0x10, .l3_header_len = 48, .ip_length = 90000, .payload_len = 32},
         {.name = "v6 udp",
          .pkt = B::ipv6(a6, b6).udp(5060, 5060).payload(20).build(),
          .protocol = 17, .src = a6, .dst = b6, .sport = 5060, .dport = 5060, .has_ports = true,
@@ -295,7 +314,17 @@ std::vector<bad_row> malformed_rows() {
          parse_error::bad_total_length},
         {"v6 payload length larger than the wire", v6udp().ip_length_field(29).build(), 0,
          parse_error::bad_total_length},
-        {"v6 jumbogram (payload length 0)", v6udp().ip_length_field(0).build(), 0, parse_error::bad_total_length},
+        // A zero IP length is GSO TCP only: the kernel drops any other such packet first.
+        {"v6 payload length 0 on udp", v6udp().ip_length_field(0).build(), 0, parse_error::bad_total_length},
+        {"v4 total length 0 on udp", v4udp().ip_length_field(0).build(), 0, parse_error::bad_total_length},
+        {"v4 total length 0 on a tcp fragment",
+         B::ipv4(a4, b4).fragment(0, true).tcp(1, 2).payload(20).ip_length_field(0).build(), 0,
+         parse_error::bad_total_length},
+        {"v6 payload length 0 with a fragment header",
+         B::ipv6(a6, b6).fragment(0, true).tcp(1, 2).payload(20).ip_length_field(0).build(), 0,
+         parse_error::bad_total_length},
+        {"v6 payload length 0, header only", B::ipv6(a6, b6).protocol(6).ip_length_field(0).build(), 0,
+         parse_error::bad_total_length},
         {"v6 ext header longer than the IP payload",
          with_byte(B::ipv6(a6, b6).ext_header(ext::hop_by_hop).udp(1, 2).build(), 41, 3), 0,
          parse_error::truncated_ext_header},
@@ -422,11 +451,14 @@ void check_invariants(const bytes& buf, std::size_t wire_len, const packet_view&
     REQUIRE(v.l3_header_len <= buf.size());
     if (v.family == ip_family::v4) {
         REQUIRE(v.l3_header_len == (buf[0] & 0x0f) * 4);
-        REQUIRE(v.ip_length == be16(buf, 2));
+        // 0: a GSO TCP super-packet, as long as the buffer.
+        REQUIRE(v.ip_length == (be16(buf, 2) != 0 ? be16(buf, 2) : wire));
+        if (be16(buf, 2) == 0) REQUIRE(v.protocol == 6);
         REQUIRE(v.protocol == buf[9]);
         REQUIRE(std::memcmp(v.src.bytes.data(), begin + 12, 4) == 0);
     } else {
-        REQUIRE(v.ip_length == 40u + be16(buf, 4));
+        REQUIRE(v.ip_length == (be16(buf, 4) != 0 ? 40u + be16(buf, 4) : wire));
+        if (be16(buf, 4) == 0) REQUIRE((v.protocol == 6 && !v.is_fragment));
         REQUIRE(v.l3_header_len >= 40);
         REQUIRE(std::memcmp(v.dst.bytes.data(), begin + 24, 16) == 0);
     }

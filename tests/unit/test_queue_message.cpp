@@ -178,15 +178,18 @@ TEST_CASE("parse_queue_message: every field of a complete message", "[queue][par
     received_packet p;
     REQUIRE(parse_queue_message(full.data(), full.size(), p, 1).ok());
     CHECK(p.packet_id == 42);
-    CHECK(p.hw_protocol == 0x86dd);
-    CHECK(p.hook == 3);
     CHECK(p.meta.mark == 7);
     CHECK(p.indev == 1);
-    CHECK(p.outdev == 5);
     CHECK(p.meta.from_loopback_interface);
-    // Without a known loopback ifindex nothing counts as loopback.
+    CHECK(p.meta.interface_known);
+    // Another input interface: known, not loopback (a loopback source there is spoofed).
+    REQUIRE(parse_queue_message(full.data(), full.size(), p, 2).ok());
+    CHECK_FALSE(p.meta.from_loopback_interface);
+    CHECK(p.meta.interface_known);
+    // Without a known loopback ifindex nothing counts as loopback, and the address decides.
     REQUIRE(parse_queue_message(full.data(), full.size(), p, 0).ok());
     CHECK_FALSE(p.meta.from_loopback_interface);
+    CHECK_FALSE(p.meta.interface_known);
 }
 
 TEST_CASE("parse_queue_message: every truncation of a valid message fails cleanly", "[queue][parse]") {
