@@ -16,6 +16,8 @@
 
 #include "engine/drop_log.hpp"
 #include "engine/engine_observer.hpp"
+#include "engine/kernel_prefilter.hpp"
+#include "kernelset/ipset_backend.hpp"
 #include "engine/log_setup.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
@@ -42,6 +44,7 @@ backend_factory nfqueue_backend_factory() {
         s.copy_range = engine.copy_range;
         s.queue_maxlen = engine.queue_maxlen;
         s.fail_open = fail == fail_mode::open;
+        s.overflow_accept = engine.overflow == overflow_mode::accept;
         s.request_conntrack = true;  // used where the kernel has it; probed and dropped otherwise
         s.burst = worker::max_burst;
         return std::make_unique<nfqueue_backend>(s);
@@ -143,6 +146,8 @@ public:
                      fail == fail_mode::open ? "open" : "closed");
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
+        prefilter_.apply_blocked(pub->policy->source());
+        prefilter_.set_ban_source(options_.bans);
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
     }
@@ -211,6 +216,7 @@ public:
             // Flow offload: offloaded connections are judged again by the new policy. After the
             // log line, which times the publish itself.
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
+            prefilter_.apply_blocked(slot_.current()->policy->source());
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.
@@ -251,6 +257,7 @@ public:
         s.last_reload_ok_unix = last_reload_ok_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
+        add_prefilter_drops(s, prefilter_.dropped_packets());
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
         if (!options_.stats_file.empty()) {
             const std::string tmp = options_.stats_file + ".tmp";
@@ -261,6 +268,12 @@ public:
             if (std::rename(tmp.c_str(), options_.stats_file.c_str()) != 0)
                 spdlog::error("cannot write stats file {}: {}", options_.stats_file, std::strerror(errno));
         }
+    }
+
+    // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
+    void tick() {
+        prefilter_.tick(std::chrono::steady_clock::now(), unix_now());
+        observer_.set_prefilter_dropped(prefilter_.dropped_packets());
     }
 
 private:
@@ -293,6 +306,7 @@ private:
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;
+    kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
@@ -380,6 +394,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         if (!running) break;
         if (w && w->take_due(now)) e->reload(reload_trigger::file);
         e->drain_drop_log();
+        e->tick();
         if (next_report && clock::now() >= *next_report) {
             e->report();
             *next_report += options.stats_interval;

@@ -13,6 +13,10 @@
 #include "pbxgate/policy.hpp"
 #include "queue/queue_backend.hpp"
 
+namespace pbxgate::protect {
+class ban_admin;
+}
+
 namespace pbxgate {
 
 struct run_options {
@@ -30,6 +34,9 @@ struct run_options {
     // `user` when given (engine/privileges.hpp). Off for in-process tests with fake backends.
     bool drop_privileges = true;
     std::string user;
+    // The ban table the kernel ban sets mirror (protect/ban_set_sync.hpp); nullptr: none.
+    // Read on the main thread only.
+    const protect::ban_admin* bans = nullptr;
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

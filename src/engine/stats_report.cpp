@@ -6,6 +6,12 @@
 #include "util/json_writer.hpp"
 
 namespace pbxgate {
+
+void add_prefilter_drops(engine_status& s, std::uint64_t packets) noexcept {
+    s.prefilter_dropped = packets;
+    s.counters.dropped += packets;
+    s.counters.by_reason[static_cast<unsigned>(reason::blocked)] += packets;
+}
 namespace {
 
 std::string service_label(const compiled_policy& names, unsigned id) {
@@ -67,6 +73,7 @@ std::string format_status_json(const engine_status& s, const compiled_policy& na
     j.key("bursts").value(c.bursts).key("recv_calls").value(c.recv_calls).key("send_calls").value(c.send_calls);
     j.key("enobufs").value(c.enobufs).key("parse_errors").value(c.parse_errors);
     j.key("drop_log_overflow").value(c.drop_log_overflow);
+    j.key("prefilter_dropped").value(s.prefilter_dropped);
     j.key("reloads").value(s.reloads).key("reload_failures").value(s.reload_failures);
     j.key("last_reload_ok").value(static_cast<std::uint64_t>(s.last_reload_ok_unix));
     // Flow offload: flows handed to the kernel, and offloads revoked by reloads. Packets the

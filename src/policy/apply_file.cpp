@@ -134,12 +134,24 @@ void apply_reason_limits(const toml::node& node, const value_context& ctx, engin
     std::sort(e.drop_log_per_reason.begin(), e.drop_log_per_reason.end());
 }
 
-void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
+// Keys that existed once: an error that says what replaced them, not "unknown key".
+void report_removed_keys(toml::table& engine, const std::string& file, diagnostics& diag) {
+    if (const toml::node* node = engine.get("offload_drops")) {
+        diag.error(location_of(file, node->source()),
+                   "engine.offload_drops was removed: it could not drop new flows. Blocked sources are now "
+                   "dropped before the queue by the kernel pre-filter sets pbxgate-blocked4/6 that "
+                   "`pbxgate rules --sets` creates from [zones] blocked; delete this key");
+        engine.erase("offload_drops");
+    }
+}
+
+void apply_engine(const toml::table& engine_in, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    toml::table engine = engine_in;
+    report_removed_keys(engine, file, diag);
     check_known_keys(engine,
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
                       "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
-                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "offload_drops",
-                      "mark_mask"},
+                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "mark_mask", "overflow"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -190,8 +202,9 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
             if (auto v = read_choice(node, {"text", "json"}, ctx)) e.log_format = std::move(*v);
         } else if (name == "offload_after") {
             if (const auto v = read_uint(node, 1, 1000000, ctx)) e.offload_after = *v;
-        } else if (name == "offload_drops") {
-            if (const auto v = read_bool(node, ctx)) e.offload_drops = *v;
+        } else if (name == "overflow") {
+            if (const auto v = read_choice(node, {"drop", "accept"}, ctx))
+                e.overflow = *v == "accept" ? overflow_mode::accept : overflow_mode::drop;
         } else if (name == "mark_mask") {
             if (const auto v = read_mark_mask(node, ctx)) e.mark_mask = *v;
         }

@@ -95,9 +95,9 @@ nfqueue_backend::nfqueue_backend(const nfqueue_settings& settings)
         nl_ = nullptr;
         throw;
     }
-    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, fail-{}, rcvbuf {} bytes, conntrack {})",
+    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, overflow {}, rcvbuf {} bytes, conntrack {})",
                  settings_.queue_num, portid_, settings_.copy_range, settings_.queue_maxlen,
-                 settings_.fail_open ? "open" : "closed", rcvbuf_bytes_,
+                 settings_.overflow_accept ? "accept" : "drop", rcvbuf_bytes_,
                  conntrack_enabled_ ? "on" : (conntrack_available_ ? "available, off" : "unavailable"));
 }
 
@@ -131,7 +131,7 @@ void nfqueue_backend::configure() {
     // The kernel keeps only the last FLAGS/MASK pair of a message: every flag goes in one.
     // The mask names every flag we decide on, so fail-closed also clears FAIL_OPEN.
     std::uint32_t flags = NFQA_CFG_F_GSO;
-    if (settings_.fail_open) flags |= NFQA_CFG_F_FAIL_OPEN;
+    if (settings_.overflow_accept) flags |= NFQA_CFG_F_FAIL_OPEN;
     if (conntrack_enabled_) flags |= NFQA_CFG_F_CONNTRACK;
     const std::uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK;
     if (const int err = config_request(NFQNL_CFG_CMD_BIND, AF_UNSPEC, true, flags, mask)) throw_bind_error(err);
@@ -229,7 +229,7 @@ void nfqueue_backend::log_enobufs() noexcept {
     try {
         spdlog::warn("nfqueue {}: socket receive buffer overran (ENOBUFS, {} so far): the kernel {} packets; "
                      "verdict faster or raise queue_maxlen",
-                     settings_.queue_num, stats_.enobufs, settings_.fail_open ? "accepted" : "dropped");
+                     settings_.queue_num, stats_.enobufs, settings_.overflow_accept ? "accepted" : "dropped");
     } catch (...) {
     }
 }

@@ -1,0 +1,91 @@
+#include "engine/kernel_prefilter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "kernelset/prefilter_sets.hpp"
+
+namespace pbxgate {
+
+kernel_prefilter::kernel_prefilter(std::unique_ptr<kernelset::set_backend> sets) : sets_(std::move(sets)) {}
+
+void kernel_prefilter::warn_once(const std::string& what, const std::string& message) {
+    auto& last = warned_[what];
+    if (last == message) return;
+    last = message;
+    if (!message.empty()) spdlog::warn("{}", message);
+}
+
+void kernel_prefilter::apply_blocked(const policy& pol) {
+    for (const ip_family fam : {ip_family::v4, ip_family::v6}) {
+        const kernelset::set_spec spec = kernelset::blocked_spec(fam);
+        const auto members = kernelset::blocked_members(pol, fam);
+        kernelset::totals replaced;
+        const kernelset::outcome o = kernelset::replace(*sets_, spec, members, &replaced);
+        if (o.code == kernelset::status::absent) {
+            warn_once(spec.name, "kernel pre-filter set " + spec.name +
+                                     " is not installed (`pbxgate-rules apply` creates it): blocked sources are "
+                                     "dropped by the engine, after the queue");
+            continue;
+        }
+        if (!o.ok()) {
+            spdlog::error("kernel pre-filter: cannot refill {}: {}; the engine still drops blocked sources",
+                          spec.name, o.message);
+            continue;
+        }
+        warn_once(spec.name, "");
+        set_count& c = counts_[spec.name];
+        c.base += replaced.packets;
+        c.last = 0;
+        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone", spec.name, members.size());
+    }
+}
+
+void kernel_prefilter::observe(const std::string& set, std::uint64_t packets) {
+    set_count& c = counts_[set];
+    // Fewer than last time: members were removed (bans lifted) or the set was recreated from
+    // outside (pbxgate-rules apply). What went away is kept, so the total never goes back.
+    if (packets < c.last) c.base += c.last - packets;
+    c.last = packets;
+}
+
+void kernel_prefilter::refresh_counters() {
+    for (const ip_family fam : {ip_family::v4, ip_family::v6})
+        for (const std::string_view name : {kernelset::blocked_set(fam), kernelset::ban_set(fam)}) {
+            std::vector<kernelset::entry> entries;
+            if (sets_->list(name, entries).ok()) observe(std::string(name), kernelset::sum(entries).packets);
+        }
+}
+
+void kernel_prefilter::tick(std::chrono::steady_clock::time_point now, std::int64_t now_unix) {
+    if (now < next_tick_) return;
+    next_tick_ = now + period;
+    if (bans_) {
+        protect::ban_set_sync sync(*bans_, *sets_);
+        const protect::ban_sync_report r = sync.sync(now_unix);
+        if (!r.error.empty()) warn_once("bans", "ban sync: " + r.error);
+        else if (r.sets_absent)
+            warn_once("bans", "kernel ban sets pbxgate-ban4/6 are not installed (`pbxgate-rules apply` creates them): "
+                              "banned sources are dropped by the engine only");
+        else
+            warn_once("bans", "");
+        if (r.added || r.removed) spdlog::info("ban sync: {} added, {} removed in the kernel ban sets", r.added, r.removed);
+    }
+    refresh_counters();
+    // The drop log's share of these drops: one line per 10 s with how many, not one per packet.
+    if (now >= next_drop_report_) {
+        const std::uint64_t total = dropped_packets();
+        if (total > reported_)
+            spdlog::warn("kernel pre-filter dropped {} packet(s) from blocked or banned sources before the queue",
+                         total - reported_);
+        reported_ = total;
+        next_drop_report_ = now + std::chrono::seconds(10);
+    }
+}
+
+std::uint64_t kernel_prefilter::dropped_packets() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& [name, c] : counts_) total += c.base + c.last;
+    return total;
+}
+
+}  // namespace pbxgate
