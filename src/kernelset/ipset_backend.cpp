@@ -98,6 +98,11 @@ bool parse_save_line(std::string_view line, entry& out) {
 ipset_backend::ipset_backend() {
     static std::once_flag types_loaded;
     std::call_once(types_loaded, [] { ipset_load_types(); });
+    open();
+}
+
+void ipset_backend::open() {
+    if (handle_) ipset_fini(handle_);
     handle_ = ipset_init();
     if (!handle_) return;
     ipset_custom_printf(handle_, on_custom_error, on_standard_error, on_output, this);
@@ -124,6 +129,9 @@ outcome ipset_backend::run(const std::string& line) {
     buf.push_back('\0');
     const int r = ipset_parse_line(handle_, buf.data());
     if (r >= 0 && error_.empty()) return outcome::success();
+    // A session that reported an error answers the next command with "Internal protocol
+    // error": start a fresh one.
+    open();
     std::string why = error_.empty() ? "ipset command failed" : error_;
     if (why.find("does not exist") != std::string::npos) return {status::absent, "ipset `" + line + "`: " + why};
     if (why.find("Cannot open session") != std::string::npos || why.find("protocol") != std::string::npos ||

@@ -33,6 +33,7 @@ public:
 
 private:
     outcome run(const std::string& line);
+    void open();
     ::ipset* handle_ = nullptr;
     std::string error_;
     std::string output_;
