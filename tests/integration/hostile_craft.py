@@ -161,7 +161,7 @@ def cmd_flood(src, dst, port, seconds, most):
     sent = 0
     end = time.time() + seconds
     while sent < most and time.time() < end:
-        for _ in range(64):
+        for _ in range(min(64, most - sent)):
             try:
                 s.sendto(payload, (dst, port))
                 sent += 1

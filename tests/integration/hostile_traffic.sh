@@ -232,7 +232,9 @@ EOF2
     expect_eq "$what: the kernel counts no drop" 0 "$kdropped"
   else
     expect_eq "$what: nothing passes" 0 "$delivered"
-    expect_eq "$what: the kernel counts the overflow as queue_dropped" $((burst - 64)) "$kdropped"
+    # The overflow, plus the odd IPv6 neighbour/MLD packet that met the full queue too.
+    [ "$kdropped" -ge $((burst - 64)) ] && [ "$kdropped" -le $((burst - 64 + 10)) ] && pass ||
+      fail "$what: the kernel counted queue_dropped +$kdropped ($((burst - 64)) expected, +10 tolerated)"
     expect_eq "$what: the engine's stats report it" "$k1" "$(counter "$s1" queues 0 kernel_queue_dropped)"
   fi
   alive && pass || fail "engine died after the overflow ($what)"
