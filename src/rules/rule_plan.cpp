@@ -83,6 +83,8 @@ std::string header_comment(const rule_plan& plan, std::string_view what) {
     else
         out += "# fail closed: while no engine is bound to a queue the kernel drops what it\n"
                "# would have queued.\n";
+    out += "# A full queue while the engine runs is engine.overflow (default drop), which the engine\n"
+           "# sets when it binds: fail open never lets a flood through a running engine's queue.\n";
     return out;
 }
 
