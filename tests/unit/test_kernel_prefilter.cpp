@@ -27,7 +27,7 @@ policy blocking(std::initializer_list<const char*> prefixes) {
 
 }  // namespace
 
-TEST_CASE("kernel_prefilter: blocked sets refilled per policy; drops counted monotonically", "[kernelset][engine]") {
+TEST_CASE("kernel_prefilter: blocked sets refilled per policy, drops counted monotonically", "[kernelset][engine]") {
     auto owned = std::make_unique<test::fake_set_backend>();
     test::fake_set_backend& sets = *owned;
     for (const ip_family f : {ip_family::v4, ip_family::v6}) {

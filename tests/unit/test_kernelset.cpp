@@ -27,7 +27,7 @@ std::vector<std::string> members(const test::fake_set_backend& b, const std::str
 
 }  // namespace
 
-TEST_CASE("replace: new contents through a fresh set and one swap; counters of the old kept", "[kernelset]") {
+TEST_CASE("replace: new contents through a fresh set and one swap, counters of the old kept", "[kernelset]") {
     test::fake_set_backend b;
     const auto spec = kernelset::blocked_spec(ip_family::v4);
     REQUIRE(b.create(spec).ok());
@@ -49,7 +49,7 @@ TEST_CASE("replace: new contents through a fresh set and one swap; counters of t
     CHECK(b.sets.size() == 1);
 }
 
-TEST_CASE("replace: a live set that is not installed stays absent; a failure leaves it as it was", "[kernelset]") {
+TEST_CASE("replace: a live set that is not installed stays absent, a failure leaves it as it was", "[kernelset]") {
     const auto spec = kernelset::blocked_spec(ip_family::v6);
     const std::vector<entry> wanted = {{pfx("2001:db8:bad::/48"), 0, 0, 0}};
     SECTION("absent") {
@@ -88,7 +88,7 @@ TEST_CASE("storable: hash:net cannot hold /0, so it becomes two halves", "[kerne
     }
 }
 
-TEST_CASE("parse_save_line: members with timeout and counters; other lines refused", "[kernelset]") {
+TEST_CASE("parse_save_line: members with timeout and counters, other lines refused", "[kernelset]") {
     struct row {
         const char* line;
         bool ok;

@@ -20,7 +20,7 @@ load_result load(const std::string& engine_table) {
 
 }  // namespace
 
-TEST_CASE("overflow: drop by default, whatever fail says; accept only when asked", "[policy][overflow]") {
+TEST_CASE("overflow: drop by default, whatever fail says, accept only when asked", "[policy][overflow]") {
     struct row {
         const char* engine;
         fail_mode fail;

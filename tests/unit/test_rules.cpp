@@ -235,7 +235,7 @@ TEST_CASE("defaults come from the policy, options override them", "[rules]") {
     }
 }
 
-TEST_CASE("refused combinations say why; a family without protected addresses queues nothing", "[rules]") {
+TEST_CASE("refused combinations say why, a family without protected addresses queues nothing", "[rules]") {
     policy none = sample_policy();
     none.engine.protected_addresses.clear();
     policy v6_only = sample_policy();
