@@ -146,7 +146,7 @@ public:
                      fail == fail_mode::open ? "open" : "closed");
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
-        prefilter_.apply_blocked(pub->policy->source());
+        prefilter_.apply_blocked(pub->policy->source(), options_.mode.value_or(eng.mode) == engine_mode::monitor);
         prefilter_.set_ban_source(options_.bans);
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
@@ -216,7 +216,8 @@ public:
             // Flow offload: offloaded connections are judged again by the new policy. After the
             // log line, which times the publish itself.
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
-            prefilter_.apply_blocked(slot_.current()->policy->source());
+            prefilter_.apply_blocked(slot_.current()->policy->source(),
+                                     options_.mode.value_or(eng.mode) == engine_mode::monitor);
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.

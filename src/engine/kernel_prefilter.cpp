@@ -15,10 +15,26 @@ void kernel_prefilter::warn_once(const std::string& what, const std::string& mes
     if (!message.empty()) spdlog::warn("{}", message);
 }
 
-void kernel_prefilter::apply_blocked(const policy& pol) {
+namespace {
+
+// Monitor mode's ban table: the kernel ban sets are kept empty.
+class no_bans final : public protect::ban_admin {
+public:
+    std::vector<protect::ban_view> list_bans(std::int64_t) const override { return {}; }
+    std::string add_ban(const ip_prefix&, std::int64_t, const std::string&, std::int64_t) override {
+        return "monitor mode";
+    }
+    bool remove_ban(const ip_prefix&) override { return false; }
+    std::size_t flush_bans() override { return 0; }
+};
+
+}  // namespace
+
+void kernel_prefilter::apply_blocked(const policy& pol, bool monitor) {
+    monitor_ = monitor;
     for (const ip_family fam : {ip_family::v4, ip_family::v6}) {
         const kernelset::set_spec spec = kernelset::blocked_spec(fam);
-        const auto members = kernelset::blocked_members(pol, fam);
+        const auto members = monitor ? std::vector<kernelset::entry>{} : kernelset::blocked_members(pol, fam);
         kernelset::totals replaced;
         const kernelset::outcome o = kernelset::replace(*sets_, spec, members, &replaced);
         if (o.code == kernelset::status::absent) {
@@ -36,7 +52,8 @@ void kernel_prefilter::apply_blocked(const policy& pol) {
         set_count& c = counts_[spec.name];
         c.base += replaced.packets;
         c.last = 0;
-        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone", spec.name, members.size());
+        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone{}", spec.name, members.size(),
+                     monitor ? " (monitor mode: none, the engine logs them as would-drop)" : "");
     }
 }
 
@@ -59,8 +76,9 @@ void kernel_prefilter::refresh_counters() {
 void kernel_prefilter::tick(std::chrono::steady_clock::time_point now, std::int64_t now_unix) {
     if (now < next_tick_) return;
     next_tick_ = now + period;
-    if (bans_) {
-        protect::ban_set_sync sync(*bans_, *sets_);
+    static const no_bans none;
+    if (bans_ || monitor_) {
+        protect::ban_set_sync sync(monitor_ ? none : *bans_, *sets_);
         const protect::ban_sync_report r = sync.sync(now_unix);
         if (!r.error.empty()) warn_once("bans", "ban sync: " + r.error);
         else if (r.sets_absent)

@@ -23,7 +23,9 @@ public:
 
     // At start and after each successful reload: the blocked sets get the policy's
     // blocked zone. Sets that do not exist (rules not installed, nft backend) are left alone.
-    void apply_blocked(const policy& pol);
+    // Monitor mode drops nothing: the sets are emptied (and the ban sets too, at the next
+    // tick), so the engine sees those sources and logs them as would-drop.
+    void apply_blocked(const policy& pol, bool monitor);
     // The ban table to mirror into pbxgate-ban4/6; nullptr: none (the sets are left alone).
     void set_ban_source(const protect::ban_admin* bans) noexcept { bans_ = bans; }
     // On the main loop's timer: ban sync and counters, at most once per `period`.
@@ -44,6 +46,7 @@ private:
     };
     std::unique_ptr<kernelset::set_backend> sets_;
     const protect::ban_admin* bans_ = nullptr;
+    bool monitor_ = false;
     std::map<std::string, set_count> counts_;
     std::map<std::string, std::string> warned_;  // what -> last message logged
     std::chrono::steady_clock::time_point next_tick_{};

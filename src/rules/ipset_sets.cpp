@@ -33,8 +33,10 @@ std::string ipset_restore_text(const policy& pol, rules_family family) {
         out += create_line(live);
         out += create_line(fresh);
         out += "flush " + fresh.name + "\n";
-        for (const kernelset::entry& e : kernelset::blocked_members(pol, fam))
-            out += "add " + fresh.name + " " + to_string(e.prefix) + "\n";
+        // Monitor mode drops nothing: the set stays empty and the engine logs would-drops.
+        if (pol.engine.mode != engine_mode::monitor)
+            for (const kernelset::entry& e : kernelset::blocked_members(pol, fam))
+                out += "add " + fresh.name + " " + to_string(e.prefix) + "\n";
         out += "swap " + fresh.name + " " + live.name + "\n";
         out += "destroy " + fresh.name + "\n";
         out += create_line(kernelset::ban_spec(fam));

@@ -41,7 +41,7 @@ TEST_CASE("kernel_prefilter: blocked sets refilled per policy, drops counted mon
         pf.tick(t, 1'800'000'000);
     };
 
-    pf.apply_blocked(blocking({"203.0.113.200", "2001:db8:3::/64"}));
+    pf.apply_blocked(blocking({"203.0.113.200", "2001:db8:3::/64"}), false);
     REQUIRE(sets.sets.at("pbxgate-blocked4").entries.size() == 1);
     REQUIRE(sets.sets.at("pbxgate-blocked6").entries.size() == 1);
     CHECK(pf.dropped_packets() == 0);
@@ -52,7 +52,7 @@ TEST_CASE("kernel_prefilter: blocked sets refilled per policy, drops counted mon
     CHECK(pf.dropped_packets() == 107);
 
     // A reload swaps the blocked contents: the old contents' 100 packets stay counted.
-    pf.apply_blocked(blocking({"198.51.100.0/24"}));
+    pf.apply_blocked(blocking({"198.51.100.0/24"}), false);
     CHECK(sets.sets.at("pbxgate-blocked4").entries.size() == 1);
     CHECK(to_string(sets.sets.at("pbxgate-blocked4").entries[0].prefix) == "198.51.100.0/24");
     CHECK(sets.sets.at("pbxgate-blocked6").entries.empty());
@@ -78,7 +78,26 @@ TEST_CASE("kernel_prefilter: sets not installed are left alone", "[kernelset][en
     auto owned = std::make_unique<test::fake_set_backend>();
     test::fake_set_backend& sets = *owned;
     kernel_prefilter pf(std::move(owned));
-    pf.apply_blocked(blocking({"203.0.113.200"}));
+    pf.apply_blocked(blocking({"203.0.113.200"}), false);
     CHECK(sets.sets.empty());  // never created by the engine: no rule would match them
     CHECK(pf.dropped_packets() == 0);
+}
+
+TEST_CASE("kernel_prefilter: monitor mode drops nothing, blocked and ban sets emptied", "[kernelset][engine]") {
+    auto owned = std::make_unique<test::fake_set_backend>();
+    test::fake_set_backend& sets = *owned;
+    for (const ip_family f : {ip_family::v4, ip_family::v6}) {
+        REQUIRE(sets.create(kernelset::blocked_spec(f)).ok());
+        REQUIRE(sets.create(kernelset::ban_spec(f)).ok());
+    }
+    sets.sets.at("pbxgate-blocked4").entries = {{pfx("203.0.113.200"), 0, 0, 0}};
+    sets.sets.at("pbxgate-ban4").entries = {{pfx("192.0.2.9"), 60, 0, 0}};
+    kernel_prefilter pf(std::move(owned));
+    pf.apply_blocked(blocking({"203.0.113.200"}), true);
+    CHECK(sets.sets.at("pbxgate-blocked4").entries.empty());
+    pf.tick(std::chrono::steady_clock::time_point{} + std::chrono::hours(1), 1'800'000'000);
+    CHECK(sets.sets.at("pbxgate-ban4").entries.empty());
+    // Back to enforce: the blocked zone is in the set again.
+    pf.apply_blocked(blocking({"203.0.113.200"}), false);
+    CHECK(sets.sets.at("pbxgate-blocked4").entries.size() == 1);
 }

@@ -136,4 +136,9 @@ TEST_CASE("pbxgate rules --sets: blocked zone by swap, ban sets with timeouts, p
     const std::string v4 = ipset_restore_text(pol, rules_family::ipv4);
     CHECK(v4.find("pbxgate-blocked6") == std::string::npos);
     CHECK(v4.find("pbxgate-ban6") == std::string::npos);
+    // Monitor mode drops nothing: the sets exist (the rules name them) but stay empty.
+    pol.engine.mode = engine_mode::monitor;
+    const std::string monitor = ipset_restore_text(pol, rules_family::both);
+    CHECK(monitor.find("create pbxgate-blocked4 ") != std::string::npos);
+    CHECK(monitor.find("add ") == std::string::npos);
 }
