@@ -104,7 +104,9 @@ std::string blocked_set_decls(const policy& pol, rules_family family) {
         for (const ip_prefix& p : pol.zones.blocked)
             if (p.address.family == sel.fam) members.push_back(p);
         out += "\tset " + std::string(sel.name) + " {\n\t\ttype " + sel.type + "\n\t\tflags interval\n\t\tauto-merge\n";
-        if (!members.empty()) out += "\t\telements = " + address_set(members) + "\n";
+        // Monitor mode drops nothing: the set stays empty and the engine logs would-drops.
+        if (!members.empty() && pol.engine.mode != engine_mode::monitor)
+            out += "\t\telements = " + address_set(members) + "\n";
         out += "\t}\n";
     }
     return out;

@@ -378,4 +378,9 @@ TEST_CASE("kernel pre-filter, nft: the blocked zone as sets, dropped before offl
     REQUIRE(empty.ok());
     CHECK(has(empty.text, "set blocked4 {"));
     CHECK_FALSE(has(empty.text, "elements"));
+    // Monitor mode drops nothing: no elements either.
+    pol.engine.mode = engine_mode::monitor;
+    const auto monitor = generate_rules(pol, opt);
+    REQUIRE(monitor.ok());
+    CHECK_FALSE(has(monitor.text, "elements"));
 }
