@@ -258,7 +258,7 @@ public:
         s.last_reload_ok_unix = last_reload_ok_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
-        add_prefilter_drops(s, prefilter_.dropped_packets());
+        add_prefilter_drops(s, prefilter_.dropped_packets(), prefilter_.dropped_bytes());
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
         if (!options_.stats_file.empty()) {
             const std::string tmp = options_.stats_file + ".tmp";
@@ -274,7 +274,7 @@ public:
     // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
     void tick() {
         prefilter_.tick(std::chrono::steady_clock::now(), unix_now());
-        observer_.set_prefilter_dropped(prefilter_.dropped_packets());
+        observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
 
 private:

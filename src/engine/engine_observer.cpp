@@ -102,7 +102,8 @@ metrics_snapshot engine_observer::snapshot() const {
     m.status.reload_failures = reload_failures_;
     m.status.queues = queues_;
     if (auto k = read_kernel_queue_stats()) m.status.kernel = std::move(*k);
-    add_prefilter_drops(m.status, prefilter_dropped_.load(std::memory_order_relaxed));
+    add_prefilter_drops(m.status, prefilter_dropped_.load(std::memory_order_relaxed),
+                        prefilter_bytes_.load(std::memory_order_relaxed));
     const std::uint64_t now = steady_now_ns();
     for (const worker_counters* w : counters_) {
         std::uint64_t beat = w->heartbeat_ns.load(std::memory_order_relaxed);

@@ -49,27 +49,34 @@ void kernel_prefilter::apply_blocked(const policy& pol, bool monitor) {
             continue;
         }
         warn_once(spec.name, "");
-        set_count& c = counts_[spec.name];
-        c.base += replaced.packets;
-        c.last = 0;
+        set_counts& c = counts_[spec.name];
+        c.packets.base += replaced.packets;
+        c.packets.last = 0;
+        c.bytes.base += replaced.bytes;
+        c.bytes.last = 0;
         spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone{}", spec.name, members.size(),
                      monitor ? " (monitor mode: none, the engine logs them as would-drop)" : "");
     }
 }
 
-void kernel_prefilter::observe(const std::string& set, std::uint64_t packets) {
-    set_count& c = counts_[set];
+void kernel_prefilter::set_count::observe(std::uint64_t now) noexcept {
     // Fewer than last time: members were removed (bans lifted) or the set was recreated from
     // outside (pbxgate-rules apply). What went away is kept, so the total never goes back.
-    if (packets < c.last) c.base += c.last - packets;
-    c.last = packets;
+    if (now < last) base += last - now;
+    last = now;
+}
+
+void kernel_prefilter::observe(const std::string& set, const kernelset::totals& now) {
+    set_counts& c = counts_[set];
+    c.packets.observe(now.packets);
+    c.bytes.observe(now.bytes);
 }
 
 void kernel_prefilter::refresh_counters() {
     for (const ip_family fam : {ip_family::v4, ip_family::v6})
         for (const std::string_view name : {kernelset::blocked_set(fam), kernelset::ban_set(fam)}) {
             std::vector<kernelset::entry> entries;
-            if (sets_->list(name, entries).ok()) observe(std::string(name), kernelset::sum(entries).packets);
+            if (sets_->list(name, entries).ok()) observe(std::string(name), kernelset::sum(entries));
         }
 }
 
@@ -102,7 +109,13 @@ void kernel_prefilter::tick(std::chrono::steady_clock::time_point now, std::int6
 
 std::uint64_t kernel_prefilter::dropped_packets() const noexcept {
     std::uint64_t total = 0;
-    for (const auto& [name, c] : counts_) total += c.base + c.last;
+    for (const auto& [name, c] : counts_) total += c.packets.base + c.packets.last;
+    return total;
+}
+
+std::uint64_t kernel_prefilter::dropped_bytes() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& [name, c] : counts_) total += c.bytes.base + c.bytes.last;
     return total;
 }
 

@@ -32,22 +32,27 @@ public:
     void tick(std::chrono::steady_clock::time_point now, std::int64_t now_unix);
     // Packets the sets dropped since the engine started (monotonic).
     std::uint64_t dropped_packets() const noexcept;
+    std::uint64_t dropped_bytes() const noexcept;
 
     static constexpr std::chrono::milliseconds period{1000};
 
 private:
     void refresh_counters();
-    void observe(const std::string& set, std::uint64_t packets);
+    void observe(const std::string& set, const kernelset::totals& now);
     void warn_once(const std::string& what, const std::string& message);
 
     struct set_count {
         std::uint64_t base = 0;  // packets of contents swapped out or recreated
         std::uint64_t last = 0;  // the live contents' sum at the last read
+        void observe(std::uint64_t now) noexcept;
+    };
+    struct set_counts {
+        set_count packets, bytes;
     };
     std::unique_ptr<kernelset::set_backend> sets_;
     const protect::ban_admin* bans_ = nullptr;
     bool monitor_ = false;
-    std::map<std::string, set_count> counts_;
+    std::map<std::string, set_counts> counts_;
     std::map<std::string, std::string> warned_;  // what -> last message logged
     std::chrono::steady_clock::time_point next_tick_{};
     std::chrono::steady_clock::time_point next_drop_report_{};

@@ -7,10 +7,17 @@
 
 namespace pbxgate {
 
-void add_prefilter_drops(engine_status& s, std::uint64_t packets) noexcept {
+void add_prefilter_drops(engine_status& s, std::uint64_t packets, std::uint64_t bytes) noexcept {
+    counters_snapshot& c = s.counters;
     s.prefilter_dropped = packets;
-    s.counters.dropped += packets;
-    s.counters.by_reason[static_cast<unsigned>(reason::blocked)] += packets;
+    c.packets += packets;
+    c.bytes += bytes;
+    c.dropped += packets;
+    c.by_reason[static_cast<unsigned>(reason::blocked)] += packets;
+    const auto z = static_cast<unsigned>(zone::blocked);
+    const auto drop = static_cast<unsigned>(verdict::drop);
+    c.packets_by[no_service_id][z][drop] += packets;
+    c.bytes_by[no_service_id][z][drop] += bytes;
 }
 namespace {
 

@@ -121,8 +121,8 @@ std::string format_prometheus(const metrics_snapshot& m) {
         x.sample("pbxgate_decisions_total", {"reason", to_string(static_cast<reason>(r))}, c.by_reason[r]);
 
     x.family("pbxgate_prefilter_dropped_total", "counter",
-             "Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; also counted in "
-             "pbxgate_verdicts_total{verdict=\"drop\"} and pbxgate_decisions_total{reason=\"blocked\"}.");
+             "Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; also counted as "
+             "judged drops: reason blocked, zone blocked, service none.");
     x.sample("pbxgate_prefilter_dropped_total", {}, s.prefilter_dropped);
     x.family("pbxgate_bursts_total", "counter", "Receive bursts (one recvmmsg each) the workers judged.");
     x.sample("pbxgate_bursts_total", {}, c.bursts);

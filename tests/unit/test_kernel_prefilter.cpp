@@ -66,12 +66,16 @@ TEST_CASE("kernel_prefilter: blocked sets refilled per policy, drops counted mon
     CHECK(pf.dropped_packets() == 112);
 
     engine_status s;
+    s.counters.packets = 10;
     s.counters.dropped = 10;
     s.counters.by_reason[static_cast<unsigned>(reason::blocked)] = 2;
-    add_prefilter_drops(s, pf.dropped_packets());
+    add_prefilter_drops(s, pf.dropped_packets(), 6720);
     CHECK(s.prefilter_dropped == 112);
+    CHECK(s.counters.packets == 122);  // totals still add up: packets == accept + drop
     CHECK(s.counters.dropped == 122);
+    CHECK(s.counters.bytes == 6720);
     CHECK(s.counters.by_reason[static_cast<unsigned>(reason::blocked)] == 114);
+    CHECK(s.counters.packets_by[no_service_id][static_cast<unsigned>(zone::blocked)][1] == 112);
 }
 
 TEST_CASE("kernel_prefilter: sets not installed are left alone", "[kernelset][engine]") {
