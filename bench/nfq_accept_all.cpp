@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     app.add_option("--maxlen", settings.queue_maxlen, "kernel queue length")->capture_default_str();
     app.add_option("--drop-every", drop_every,
                    "correctness check: drop every K-th packet (by id) to mix verdicts in a burst; 0 = never");
-    app.add_flag("--fail-open", settings.fail_open, "accept instead of drop when the queue is full");
+    app.add_flag("--fail-open", settings.overflow_accept, "accept instead of drop when the queue is full");
     app.add_flag("--smoke", smoke, "print what it would do and exit 0 (no root needed)");
     CLI11_PARSE(app, argc, argv);
     if (smoke) {

@@ -56,6 +56,7 @@ struct zone_defs {
 enum class engine_mode : std::uint8_t { enforce, monitor };
 enum class placement : std::uint8_t { host, router };
 enum class fail_mode : std::uint8_t { open, closed };
+enum class overflow_mode : std::uint8_t { drop, accept };
 
 // The [engine] table. Every key is optional; the defaults are what ships.
 struct engine_settings {
@@ -69,7 +70,11 @@ struct engine_settings {
     engine_mode mode = engine_mode::enforce;
     placement place = placement::host;
     std::vector<ip_prefix> protected_addresses;   // router placement: what the engine guards
-    fail_mode fail = fail_mode::open;             // queue full or engine down
+    fail_mode fail = fail_mode::open;             // no engine bound (rules: --queue-bypass)
+    // Queue full (or its socket overrun) while the engine runs: drop, or accept unjudged
+    // (NFQA_CFG_F_FAIL_OPEN). Accept lets a flood at any port open every port for as long as
+    // it lasts; offloaded flows (RTP) skip the queue and keep flowing either way.
+    overflow_mode overflow = overflow_mode::drop;
     std::uint32_t queue_maxlen = 16384;           // kernel queue length per queue
     std::uint32_t copy_range = 512;               // bytes of each packet copied to us
     std::string log_level = "info";
@@ -82,9 +87,6 @@ struct engine_settings {
     // Flow offload (see src/offload/offload_marks.hpp): accepted packets of a flow
     // of an offload service judged before the kernel carries the rest of it.
     std::uint32_t offload_after = 1;
-    // Drop-offload: a dropped flow is marked too, so the kernel drops the rest of it. Off by
-    // default: offloaded drops leave the engine's drop log and counters.
-    bool offload_drops = false;
     std::uint32_t mark_mask = 0x00f00000;         // the packet/connection mark bits pbxgate may use
 };
 

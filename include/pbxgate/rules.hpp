@@ -68,6 +68,11 @@ rules_output generate_rules(const policy& pol, const rules_options& opt);
 // One family of the iptables backend (what generate_rules concatenates).
 rules_output iptables_restore_text(const policy& pol, const rules_options& opt, ip_family fam);
 
+// The kernel pre-filter sets the iptables rules match (pbxgate-blocked4/6 with the policy's
+// blocked zone, pbxgate-ban4/6 empty), as input for `ipset -exist restore`. Applied before
+// the iptables text, which cannot be restored while a set it names is missing.
+std::string ipset_restore_text(const policy& pol, rules_family family);
+
 // The nft backend (what generate_rules returns for it); opt.family picks the table:
 // inet for both, ip or ip6 for one.
 rules_output nft_script(const policy& pol, const rules_options& opt);

@@ -21,10 +21,12 @@ void register_check_command(CLI::App& app, int& exit_code) {
         }
         const policy& p = compiled->source();
         std::printf("%s: ok: %zu services, zones lan %zu / trusted %zu / blocked %zu prefixes, "
-                    "placement %s, mode %s\n",
+                    "placement %s, mode %s, fail %s, overflow %s\n",
                     path->c_str(), compiled->service_count(), p.zones.lan.size(), p.zones.trusted.size(),
                     p.zones.blocked.size(), p.engine.place == placement::host ? "host" : "router",
-                    p.engine.mode == engine_mode::enforce ? "enforce" : "monitor");
+                    p.engine.mode == engine_mode::enforce ? "enforce" : "monitor",
+                    p.engine.fail == fail_mode::open ? "open" : "closed",
+                    p.engine.overflow == overflow_mode::accept ? "accept" : "drop");
         exit_code = exit_ok;
     });
 }

@@ -48,7 +48,9 @@ std::string because(const decision& d, const service_def* svc, const compiled_po
             return "no service claims " + o.proto + " port " + std::to_string(o.dport) + "; the " +
                    (d.from == zone::localhost ? "localhost_default" : "default_verdict") + " is " +
                    std::string(to_string(d.action));
-        case reason::blocked: return "the source " + o.src + " is in the blocked zone, which always loses";
+        case reason::blocked:
+            return "the source " + o.src + " is in the blocked zone, which always loses (with the rules of "
+                   "`pbxgate rules` installed, the kernel drops it before the queue: set pbxgate-blocked)";
         case reason::icmp_allowed: return "the IP stack needs this ICMP type, or echo is allowed from " + zone_name;
         case reason::icmp_denied: return "this ICMP type is not needed by the IP stack or not allowed from " + zone_name;
         case reason::not_protected: return "router placement: the destination is not a protected address";

@@ -22,6 +22,7 @@ struct rules_args {
     std::string backend = "iptables";
     bool cpu_fanout = false;
     std::string family = "both";
+    bool sets = false;
 };
 
 constexpr const char* footer =
@@ -63,6 +64,12 @@ void run(const rules_args& args, const CLI::App& cmd) {
         if (loaded.errors.empty()) std::cerr << args.policy_file << ": error: the policy did not load\n";
         throw CLI::RuntimeError(1);
     }
+    if (args.sets) {
+        if (opt.backend == pbxgate::rules_backend::nft)
+            fail_with(2, "--sets is for the iptables backend: the nft script declares its own sets");
+        std::cout << pbxgate::ipset_restore_text(*loaded.value, opt.family) << std::flush;
+        return;
+    }
     const auto out = pbxgate::generate_rules(*loaded.value, opt);
     if (!out.ok()) fail_with(2, out.error);
     std::cout << out.text << std::flush;
@@ -94,6 +101,7 @@ void register_rules_command(CLI::App& app) {
     cmd->add_flag("--cpu-fanout", args->cpu_fanout, "with several queues, pick the queue by receiving CPU instead of an address hash (see below)");
     cmd->add_option("--family", args->family, "ipv4, ipv6 or both (default)")
         ->transform(CLI::IsMember({"ipv4", "ipv6", "both"}, CLI::ignore_case));
+    cmd->add_flag("--sets", args->sets, "print the kernel pre-filter sets (blocked zone, bans) for `ipset -exist restore` instead of the rules; the iptables rules need them");
     cmd->callback([args, cmd] { run(*args, *cmd); });
 }
 

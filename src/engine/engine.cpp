@@ -19,6 +19,8 @@
 #include "control/control_server.hpp"
 #include "datapath/drop_log.hpp"
 #include "engine/engine_observer.hpp"
+#include "engine/kernel_prefilter.hpp"
+#include "kernelset/ipset_backend.hpp"
 #include "engine/log_setup.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
@@ -50,6 +52,7 @@ backend_factory nfqueue_backend_factory() {
         s.copy_range = engine.copy_range;
         s.queue_maxlen = engine.queue_maxlen;
         s.fail_open = fail == fail_mode::open;
+        s.overflow_accept = engine.overflow == overflow_mode::accept;
         s.burst = worker::max_burst;
         return std::make_unique<nfqueue_backend>(s);
     };
@@ -125,7 +128,7 @@ public:
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
-        fail_open_ = fail == fail_mode::open;
+        overflow_accept_ = eng.overflow == overflow_mode::accept;
         for (auto& w : workers_)
             threads_.emplace_back([this, w = w.get(), drain_verdict] {
                 qsbr_reader registration;
@@ -137,6 +140,8 @@ public:
                      fail == fail_mode::open ? "open" : "closed");
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
+        prefilter_.apply_blocked(pub->policy->source(), options_.mode.value_or(eng.mode) == engine_mode::monitor);
+        prefilter_.set_ban_source(options_.bans);
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
     }
@@ -205,6 +210,8 @@ public:
             // Flow offload: offloaded connections are judged again by the new policy. After the
             // log line, which times the publish itself.
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
+            prefilter_.apply_blocked(slot_.current()->policy->source(),
+                                     options_.mode.value_or(eng.mode) == engine_mode::monitor);
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.
@@ -221,7 +228,7 @@ public:
                 if (rec.kind == record_kind::queue_overrun) {  // the worker sends at most one a second
                     spdlog::warn("nfqueue {}: socket receive buffer overran (ENOBUFS, {} so far): the kernel could not "
                                  "queue some packets and {} them; verdict faster or raise queue_maxlen",
-                                 options_.queues[i], rec.overruns, fail_open_ ? "accepted" : "dropped");
+                                 options_.queues[i], rec.overruns, overflow_accept_ ? "accepted" : "dropped");
                     continue;
                 }
                 if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
@@ -249,12 +256,19 @@ public:
         s.offloads_revoked = offloads_revoked_;
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
+        add_prefilter_drops(s, prefilter_.dropped_packets(), prefilter_.dropped_bytes());
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
         if (!options_.stats_file.empty()) {
             if (const std::string err = replace_file(options_.stats_file, format_status_json(s, *pub->policy) + "\n");
                 !err.empty())
                 spdlog::error("stats file: {}", err);
         }
+    }
+
+    // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
+    void tick() {
+        prefilter_.tick(std::chrono::steady_clock::now(), unix_now());
+        observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
 
 private:
@@ -290,7 +304,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     std::atomic<bool> stop_{false};
-    bool fail_open_ = false;
+    bool overflow_accept_ = false;  // what the kernel does with packets the queue cannot take
     token_bucket budget_;  // drop log lines per second, after the per-reason limits
     reason_log_budget reason_budget_;
     std::chrono::steady_clock::time_point last_suppressed_report_{};
@@ -305,6 +319,7 @@ private:
     // ("media.explain"...) to this registry in the constructor.
     control::command_registry commands_;
     std::unique_ptr<control::control_server> control_;
+    kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
@@ -398,6 +413,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         if (w && w->take_due(now)) e->reload(reload_trigger::file);
         if (ctl) ctl->service(fds, now);
         e->drain_drop_log();
+        e->tick();
         if (next_report && clock::now() >= *next_report) {
             e->report();
             *next_report += options.stats_interval;

@@ -13,6 +13,10 @@
 #include "pbxgate/policy.hpp"
 #include "queue/queue_backend.hpp"
 
+namespace pbxgate::protect {
+class ban_admin;
+}
+
 namespace pbxgate {
 
 struct run_options {
@@ -35,6 +39,9 @@ struct run_options {
     // Refuse policy files (and directories above them) that someone other than root or the
     // engine's user could write (reload/strict_modes.hpp), at start and at every reload.
     bool strict_modes = true;
+    // The ban table the kernel ban sets mirror (protect/ban_set_sync.hpp); nullptr: none.
+    // Read on the main thread only.
+    const protect::ban_admin* bans = nullptr;
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

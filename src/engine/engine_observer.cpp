@@ -92,6 +92,8 @@ metrics_snapshot engine_observer::snapshot() const {
     copy_reload_counts(m.status);
     m.status.queues = queues_;
     if (auto k = read_kernel_queue_stats()) m.status.kernel = std::move(*k);
+    add_prefilter_drops(m.status, prefilter_dropped_.load(std::memory_order_relaxed),
+                        prefilter_bytes_.load(std::memory_order_relaxed));
     const std::uint64_t now = steady_ns();
     for (const worker_counters* w : counters_) {
         std::uint64_t beat = w->heartbeat_ns.load(std::memory_order_relaxed);

@@ -41,6 +41,12 @@ public:
     // Before the workers stop: STOPPING, then the threads end.
     void stop() noexcept;
 
+    // Main thread: the kernel pre-filter's drops so far (kernel_prefilter::dropped_packets).
+    void set_prefilter_dropped(std::uint64_t packets, std::uint64_t bytes) noexcept {
+        prefilter_dropped_ = packets;
+        prefilter_bytes_ = bytes;
+    }
+
     // Thread-safe: the numbers the metrics endpoint serves.
     metrics_snapshot snapshot() const;
     // The reload counts and the last successful load (the start counts), kept here only, so
@@ -63,6 +69,8 @@ private:
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::uint64_t> reloads_{0};
     std::atomic<std::uint64_t> reload_failures_{0};
+    std::atomic<std::uint64_t> prefilter_dropped_{0};
+    std::atomic<std::uint64_t> prefilter_bytes_{0};
     std::atomic<double> last_reload_ok_{0};
     double start_time_ = 0;
     std::uint64_t start_steady_ns_ = 0;

@@ -107,7 +107,8 @@ std::string format_prometheus(const metrics_snapshot& m) {
     per_cell("pbxgate_bytes_total", c.bytes_by);
 
     x.family("pbxgate_verdicts_total", "counter",
-             "Verdicts given to the kernel (in monitor mode every packet is accepted).");
+             "Verdicts given to the kernel (in monitor mode every packet is accepted); drops include the kernel "
+             "pre-filter's.");
     x.sample("pbxgate_verdicts_total", {"verdict", "accept"}, c.accepted);
     x.sample("pbxgate_verdicts_total", {"verdict", "drop"}, c.dropped);
     x.family("pbxgate_would_drop_total", "counter", "Packets the policy drops that monitor mode accepted.");
@@ -119,6 +120,10 @@ std::string format_prometheus(const metrics_snapshot& m) {
     for (unsigned r = 0; r < reason_count; ++r)
         x.sample("pbxgate_decisions_total", {"reason", to_string(static_cast<reason>(r))}, c.by_reason[r]);
 
+    x.family("pbxgate_prefilter_dropped_total", "counter",
+             "Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; also counted as "
+             "judged drops: reason blocked, zone blocked, service none.");
+    x.sample("pbxgate_prefilter_dropped_total", {}, s.prefilter_dropped);
     x.family("pbxgate_bursts_total", "counter", "Receive bursts (one recvmmsg each) the workers judged.");
     x.sample("pbxgate_bursts_total", {}, c.bursts);
     x.family("pbxgate_enobufs_total", "counter",

@@ -6,6 +6,19 @@
 #include "util/json_writer.hpp"
 
 namespace pbxgate {
+
+void add_prefilter_drops(engine_status& s, std::uint64_t packets, std::uint64_t bytes) noexcept {
+    counters_snapshot& c = s.counters;
+    s.prefilter_dropped = packets;
+    c.packets += packets;
+    c.bytes += bytes;
+    c.dropped += packets;
+    c.by_reason[static_cast<unsigned>(reason::blocked)] += packets;
+    const auto z = static_cast<unsigned>(zone::blocked);
+    const auto drop = static_cast<unsigned>(verdict::drop);
+    c.packets_by[no_service_id][z][drop] += packets;
+    c.bytes_by[no_service_id][z][drop] += bytes;
+}
 namespace {
 
 std::string service_label(const compiled_policy& names, unsigned id) {
@@ -69,6 +82,7 @@ std::string format_status_json(const engine_status& s, const compiled_policy& na
     // A failed verdict send keeps its verdicts and sends them again: failures, then resends.
     j.key("send_errors").value(c.send_errors).key("resent_verdicts").value(c.resent_verdicts);
     j.key("drop_log_overflow").value(c.drop_log_overflow);
+    j.key("prefilter_dropped").value(s.prefilter_dropped);
     j.key("reloads").value(s.reloads).key("reload_failures").value(s.reload_failures);
     j.key("last_reload_ok").value(static_cast<std::uint64_t>(s.last_reload_success_unix));
     // Flow offload: flows handed to the kernel, and offloads revoked by reloads. Packets the

@@ -20,7 +20,14 @@ struct engine_status {
     std::uint64_t offloads_revoked = 0;  // connection marks cleared by reloads (flow offload)
     std::vector<std::uint16_t> queues;
     std::vector<kernel_queue_stats> kernel;  // our queues' lines of /proc/net/netfilter/nfnetlink_queue
+    // Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; already
+    // folded into counters by add_prefilter_drops.
+    std::uint64_t prefilter_dropped = 0;
 };
+
+// The pre-filter's drops count as if the engine had judged them: packets and bytes, a drop
+// of reason blocked, from the blocked zone, no service. So every total still adds up.
+void add_prefilter_drops(engine_status& s, std::uint64_t packets, std::uint64_t bytes) noexcept;
 
 // Human lines (no trailing newlines), for the log at SIGUSR1, each interval and at exit.
 std::vector<std::string> format_status_lines(const engine_status& s, const compiled_policy& names);

@@ -14,13 +14,11 @@ offload_action offload_decider::decide(const compiled_policy& policy, const pack
     // A packet that already carries one of our values came back after a repeat: the offload
     // rules are not installed (or not first). Offloading again would loop it forever.
     if (marks->is_ours(meta.mark)) return offload_action::none;
-    if (d.action == verdict::drop) {
-        // A drop is offloaded only when the engine really drops (not in monitor mode) and
-        // only for the reasons that hold for the whole flow.
-        const bool flow_reason = d.why == reason::no_service || d.why == reason::zone_not_allowed ||
-                                 d.why == reason::blocked;
-        return eng.offload_drops && !monitor && flow_reason ? offload_action::drop : offload_action::none;
-    }
+    // Drops are never offloaded: a new flow's conntrack entry dies with its dropped packet,
+    // so a saved mark would be lost. Blocked and banned sources are dropped by the kernel
+    // pre-filter sets instead (kernelset/prefilter_sets.hpp).
+    (void)monitor;
+    if (d.action == verdict::drop) return offload_action::none;
     if (d.why != reason::allowed || !policy.offloads(d.service)) return offload_action::none;
     if (eng.offload_after <= 1) return offload_action::accept;
     const std::uint64_t key = flow_hash(view.src, view.dst, view.sport, view.dport, view.protocol);

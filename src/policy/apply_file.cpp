@@ -134,12 +134,26 @@ void apply_reason_limits(const toml::node& node, const value_context& ctx, engin
     std::sort(e.drop_log_per_reason.begin(), e.drop_log_per_reason.end());
 }
 
+// Keys that existed once: an error that says what replaced them, not "unknown key". Returns
+// the table without them, for the unknown-key check (a copy keeps the keys' positions, not
+// the values': values are read from the original).
+toml::table without_removed_keys(const toml::table& engine, const std::string& file, diagnostics& diag) {
+    toml::table rest = engine;
+    if (const toml::node* node = engine.get("offload_drops")) {
+        diag.error(location_of(file, node->source()),
+                   "engine.offload_drops was removed: it could not drop new flows. Blocked sources are now "
+                   "dropped before the queue by the kernel pre-filter sets pbxgate-blocked4/6 that "
+                   "`pbxgate rules --sets` creates from [zones] blocked; delete this key");
+        rest.erase("offload_drops");
+    }
+    return rest;
+}
+
 void apply_engine(const toml::table& engine, const std::string& file, policy_draft& draft, diagnostics& diag) {
-    check_known_keys(engine,
+    check_known_keys(without_removed_keys(engine, file, diag),
                      {"default_verdict", "localhost_default", "non_first_fragment", "icmp_echo", "mode", "placement",
                       "protected", "fail", "queue_maxlen", "copy_range", "log_level", "drop_log_per_second",
-                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "offload_drops",
-                      "mark_mask"},
+                      "metrics", "log_format", "drop_log_per_reason", "offload_after", "mark_mask", "overflow"},
                      "[engine]", file, diag);
     engine_settings& e = draft.engine;
     for (auto&& [key, node] : engine) {
@@ -191,7 +205,10 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
         } else if (name == "offload_after") {
             if (const auto v = read_uint(node, 1, 1000000, ctx)) e.offload_after = *v;
         } else if (name == "offload_drops") {
-            if (const auto v = read_bool(node, ctx)) e.offload_drops = *v;
+            continue;  // reported by without_removed_keys
+        } else if (name == "overflow") {
+            if (const auto v = read_choice(node, {"drop", "accept"}, ctx))
+                e.overflow = *v == "accept" ? overflow_mode::accept : overflow_mode::drop;
         } else if (name == "mark_mask") {
             if (const auto v = read_mark_mask(node, ctx)) e.mark_mask = *v;
         }

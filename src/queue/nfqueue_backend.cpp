@@ -90,8 +90,8 @@ nfqueue_backend::nfqueue_backend(const nfqueue_settings& settings, std::unique_p
     portid_ = channel_->portid();
     rcvbuf_bytes_ = channel_->receive_buffer_bytes();
     configure();
-    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, fail-{}, rcvbuf {} bytes)", settings_.queue_num,
-                 portid_, settings_.copy_range, settings_.queue_maxlen, settings_.fail_open ? "open" : "closed",
+    spdlog::info("nfqueue {}: bound (portid {}, copy_range {}, maxlen {}, overflow {}, rcvbuf {} bytes)", settings_.queue_num,
+                 portid_, settings_.copy_range, settings_.queue_maxlen, settings_.overflow_accept ? "accept" : "drop",
                  rcvbuf_bytes_);
 }
 
@@ -118,7 +118,7 @@ void nfqueue_backend::configure() {
     // conntrack dump on kernels that have it.
     queue_config bind{.cmd = NFQNL_CFG_CMD_BIND, .pf = AF_UNSPEC, .copy_params = true, .set_maxlen = true,
                       .maxlen = settings_.queue_maxlen};
-    bind.flags = NFQA_CFG_F_GSO | (settings_.fail_open ? NFQA_CFG_F_FAIL_OPEN : 0u);
+    bind.flags = NFQA_CFG_F_GSO | (settings_.overflow_accept ? NFQA_CFG_F_FAIL_OPEN : 0u);
     bind.mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK;
     if (const int err = config_request(bind, fail_verdict())) throw_bind_error(err);
 }

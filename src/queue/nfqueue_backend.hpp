@@ -35,7 +35,10 @@ struct nfqueue_settings {
     std::uint16_t queue_num = 0;
     std::uint32_t copy_range = 0xffff;   // bytes of each packet copied to us (max 65535)
     std::uint32_t queue_maxlen = 16384;  // packets the kernel holds for us before dropping
-    bool fail_open = false;              // queue full: accept (true) or drop (false)
+    bool fail_open = false;              // verdict for what is still queued at close: accept (true) or drop
+    // Queue full or socket overrun while bound: the kernel accepts unjudged (true,
+    // NFQA_CFG_F_FAIL_OPEN) or drops (false). Apart from fail_open: a flood must not open ports.
+    bool overflow_accept = false;
     std::size_t burst = 64;              // packets per receive syscall (1..1024)
     std::size_t pending_verdicts = 256;  // verdicts held before one must be sent (>= burst)
     std::uint32_t loopback_ifindex = 0;  // 0: the ifindex of "lo", looked up at bind

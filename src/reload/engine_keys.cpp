@@ -11,6 +11,7 @@ std::string text(verdict v) { return std::string(to_string(v)); }
 std::string text(engine_mode m) { return m == engine_mode::monitor ? "monitor" : "enforce"; }
 std::string text(placement p) { return p == placement::router ? "router" : "host"; }
 std::string text(fail_mode f) { return f == fail_mode::closed ? "closed" : "open"; }
+std::string text(overflow_mode o) { return o == overflow_mode::accept ? "accept" : "drop"; }
 std::string text(bool b) { return b ? "true" : "false"; }
 std::string text(std::uint32_t n) { return std::to_string(n); }
 std::string text(const std::string& s) { return quoted(s); }
@@ -67,7 +68,7 @@ const std::array keys = {
     row<&es::metrics>("metrics", restart),             // the endpoint's socket
     row<&es::log_format>("log_format", live),
     row<&es::offload_after>("offload_after", live),
-    row<&es::offload_drops>("offload_drops", restart),  // the rules' DROP for the drop mark
+    row<&es::overflow>("overflow", restart),          // the queue's fail-open flag
     row<&es::mark_mask, mark_mask_show>("mark_mask", restart),  // the rules' mark matches
 };
 

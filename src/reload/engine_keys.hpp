@@ -2,7 +2,7 @@
 //
 // Some keys are fixed once the engine runs: they shaped the NFQUEUE binding (fail,
 // queue_maxlen, copy_range), the steering rules `pbxgate-rules` installed at start
-// (placement, protected, mark_mask, offload_drops), or a socket opened at start (metrics).
+// (placement, protected, mark_mask), or a socket opened at start (metrics).
 // Applying them at a reload would be half a change: mark_mask, for one, would mark new
 // flows with bits the installed rules never match, and revoke nothing offloaded under the
 // old bits. A reload therefore keeps their running values and says so, one line per key;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "pbxgate/rules.hpp"
+#include "kernelset/prefilter_sets.hpp"
 #include "rules/rule_plan.hpp"
 
 namespace pbxgate {
@@ -43,14 +44,30 @@ std::string offload_rules(const rule_plan& plan, const std::string& add) {
         out += add + "-m connmark --mark " + match + " -j " + target + "\n";
     };
     pair(m.accept_value, "ACCEPT");
-    if (plan.offload_drops) pair(m.drop_value, "DROP");
+    return out;
+}
+
+// Before everything else, offloaded flows included: a source blocked or banned after its
+// flow was offloaded is cut at once. Router placement: only traffic to the protected
+// addresses, as the queue rules; anything else is not ours to drop.
+std::string prefilter_rules(const rule_plan& plan, ip_family fam, const std::string& add) {
+    std::vector<std::string> targets;
+    if (plan.place == placement::host) targets.emplace_back();
+    else
+        for (const auto& p : plan.protected_of(fam)) targets.push_back("-d " + to_string(p) + " ");
+    if (targets.empty()) return {};
+    std::string out = rules_detail::prefilter_comment();
+    for (const std::string_view set : {kernelset::blocked_set(fam), kernelset::ban_set(fam)})
+        for (const std::string& to : targets)
+            out += add + to + "-m set --match-set " + std::string(set) + " src -j DROP\n";
     return out;
 }
 
 std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& chain) {
     const std::string add = "-A " + chain + " ";
     const std::string queue = nfqueue_target(plan);
-    std::string out = offload_rules(plan, add);
+    std::string out = prefilter_rules(plan, fam, add);
+    out += offload_rules(plan, add);
     if (plan.place == placement::host) {
         out += "# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations)\n"
                "# are accepted before the queue: the engine cannot see conntrack state.\n";

@@ -76,7 +76,52 @@ std::string offload_rules(const rule_plan& plan) {
         out += "\t\tct mark and " + mask + " == " + v + " " + verdict_word + "\n";
     };
     pair(m.accept_value, "accept");
-    if (plan.offload_drops) pair(m.drop_value, "drop");
+    return out;
+}
+
+// The blocked zone as nft sets, dropped before the queue (and before offloaded flows). The
+// engine keeps only the ipset sets of the iptables backend in step with reloads; with nft
+// the set changes when `pbxgate-rules apply` runs again.
+struct nft_family_sel {
+    ip_family fam;
+    const char* type;   // set element type
+    const char* saddr;  // match on the source
+    const char* daddr;
+    const char* name;
+};
+
+std::vector<nft_family_sel> families_of(rules_family family) {
+    std::vector<nft_family_sel> out;
+    if (family != rules_family::ipv6) out.push_back({ip_family::v4, "ipv4_addr", "ip saddr", "ip daddr ", "blocked4"});
+    if (family != rules_family::ipv4) out.push_back({ip_family::v6, "ipv6_addr", "ip6 saddr", "ip6 daddr ", "blocked6"});
+    return out;
+}
+
+std::string blocked_set_decls(const policy& pol, rules_family family) {
+    std::string out;
+    for (const auto& sel : families_of(family)) {
+        std::vector<ip_prefix> members;
+        for (const ip_prefix& p : pol.zones.blocked)
+            if (p.address.family == sel.fam) members.push_back(p);
+        out += "\tset " + std::string(sel.name) + " {\n\t\ttype " + sel.type + "\n\t\tflags interval\n\t\tauto-merge\n";
+        // Monitor mode drops nothing: the set stays empty and the engine logs would-drops.
+        if (!members.empty() && pol.engine.mode != engine_mode::monitor)
+            out += "\t\telements = " + address_set(members) + "\n";
+        out += "\t}\n";
+    }
+    return out;
+}
+
+std::string blocked_rules(const rule_plan& plan, rules_family family) {
+    std::string out = "\t\t# Kernel pre-filter: sources in the blocked zone are dropped before the queue.\n";
+    for (const auto& sel : families_of(family)) {
+        const std::string drop = std::string(sel.saddr) + " @" + sel.name + " counter drop\n";
+        if (plan.place == placement::host) {
+            out += "\t\t" + drop;
+        } else if (const auto& guarded = plan.protected_of(sel.fam); !guarded.empty()) {
+            out += "\t\t" + std::string(sel.daddr) + address_set(guarded) + " " + drop;
+        }
+    }
     return out;
 }
 
@@ -98,9 +143,11 @@ rules_output nft_script(const policy& pol, const rules_options& opt) {
         out += "delete table " + std::string(fam) + " pbxgate\n";
     }
     out += "table " + std::string(table_family(opt.family)) + " pbxgate {\n";
+    out += blocked_set_decls(pol, opt.family);
     out += host ? "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
                 : "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
     out += "\t\t# accept here ends only this chain: other tables' chains still see the packet.\n";
+    out += blocked_rules(*plan, opt.family);
     out += offload_rules(*plan);
     if (host) {
         out += "\t\t# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations):\n"

@@ -50,7 +50,7 @@ std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, 
         error = "--cpu-fanout spreads packets over several queues; give a range such as --queues 0-1";
         return std::nullopt;
     }
-    bool any_offload = pol.engine.offload_drops;
+    bool any_offload = false;
     for (const auto& s : pol.services) any_offload = any_offload || (s.enabled && s.offload);
     if (any_offload) {
         plan.offload = offload_marks::from_mask(pol.engine.mark_mask);
@@ -58,7 +58,6 @@ std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, 
             error = "engine.mark_mask needs at least two bits for flow offload";
             return std::nullopt;
         }
-        plan.offload_drops = pol.engine.offload_drops;
     }
     if (plan.place == placement::router) {
         plan.protected_v4 = without_contained(pol.engine.protected_addresses, ip_family::v4);
@@ -84,7 +83,16 @@ std::string header_comment(const rule_plan& plan, std::string_view what) {
     else
         out += "# fail closed: while no engine is bound to a queue the kernel drops what it\n"
                "# would have queued.\n";
+    out += "# A full queue while the engine runs is engine.overflow (default drop), which the engine\n"
+           "# sets when it binds: fail open never lets a flood through a running engine's queue.\n";
     return out;
+}
+
+std::string prefilter_comment() {
+    return "# Kernel pre-filter: sources in the blocked zone (pbxgate-blocked4/6, kept in step with\n"
+           "# each reload by the engine) and banned sources (pbxgate-ban4/6, kept by the engine's\n"
+           "# ban sync) are dropped here, before the queue: their flood never costs the engine a\n"
+           "# packet. The sets' counters are read into the drop counters (reason blocked).\n";
 }
 
 std::string queue_spreading_comment(const rule_plan& plan) {

@@ -21,9 +21,8 @@ struct rule_plan {
     std::vector<ip_prefix> protected_v4;  // router placement; prefixes inside another dropped
     std::vector<ip_prefix> protected_v6;
     std::string source;                   // the policy file, for the header comment
-    // Flow offload: set when a service offloads or drops are offloaded (engine.mark_mask).
+    // Flow offload: set when a service offloads (engine.mark_mask).
     std::optional<offload_marks> offload;
-    bool offload_drops = false;
 
     const std::vector<ip_prefix>& protected_of(ip_family f) const noexcept {
         return f == ip_family::v4 ? protected_v4 : protected_v6;
@@ -39,6 +38,10 @@ std::string header_comment(const rule_plan& plan, std::string_view what);
 // The explanation of --queue-balance versus --queue-cpu-fanout, as comment lines; empty
 // with a single queue.
 std::string queue_spreading_comment(const rule_plan& plan);
+
+// The kernel pre-filter: DROP rules for the blocked and ban sets (kernelset/prefilter_sets.hpp),
+// as comment + rule lines, `add` the rule prefix ("-A CHAIN "), one family.
+std::string prefilter_comment();
 
 // The hex text of a mark or mask ("0x00100000"), as both backends write it.
 std::string hex_mark(std::uint32_t v);

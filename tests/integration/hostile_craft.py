@@ -11,6 +11,12 @@
       A SIP scanner: one OPTIONS request to every UDP port FIRST..LAST at RATE packets/s.
   hostile_craft.py burst DST PORT COUNT SIZE
       COUNT datagrams of SIZE bytes to DST:PORT as fast as the socket takes them.
+  hostile_craft.py flood SRC DST PORT SECONDS MAX
+      Datagrams from SRC to DST:PORT as fast as the socket takes them, for SECONDS or MAX
+      datagrams, whichever ends first. Prints {"sent": n}.
+  hostile_craft.py connects SRC DST PORT SECONDS
+      TCP connections to DST:PORT one after the other (0.2 s timeout each) for SECONDS.
+      Prints {"tried": n, "connected": m}.
   hostile_craft.py listen PORTS SECONDS READY_FILE
       In the PBX namespace: count the datagrams each UDP port (comma list) receives for
       SECONDS (IPv4 and IPv6), then print {port: count} as JSON.
@@ -146,6 +152,44 @@ def cmd_burst(dst, port, count, size):
     print(json.dumps({"sent": sent}))
 
 
+def cmd_flood(src, dst, port, seconds, most):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    s.bind((src, 0))
+    payload = bytes(32)
+    sent = 0
+    end = time.time() + seconds
+    while sent < most and time.time() < end:
+        for _ in range(min(64, most - sent)):
+            try:
+                s.sendto(payload, (dst, port))
+                sent += 1
+            except OSError:
+                time.sleep(0.001)
+                break
+    print(json.dumps({"sent": sent}))
+
+
+def cmd_connects(src, dst, port, seconds):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    tried = connected = 0
+    end = time.time() + seconds
+    while time.time() < end and tried < 100000:
+        c = socket.socket(fam, socket.SOCK_STREAM)
+        c.bind((src, 0))
+        c.settimeout(0.2)
+        tried += 1
+        try:
+            c.connect((dst, port))
+            connected += 1
+        except OSError:
+            pass
+        finally:
+            c.close()
+    print(json.dumps({"tried": tried, "connected": connected}))
+
+
 def cmd_listen(ports, seconds, ready):
     import selectors
     sel = selectors.DefaultSelector()
@@ -183,6 +227,10 @@ def main():
         cmd_sweep(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a[:1] == ["burst"] and len(a) == 5:
         cmd_burst(a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif a[:1] == ["flood"] and len(a) == 6:
+        cmd_flood(a[1], a[2], int(a[3]), float(a[4]), int(a[5]))
+    elif a[:1] == ["connects"] and len(a) == 5:
+        cmd_connects(a[1], a[2], int(a[3]), float(a[4]))
     elif a[:1] == ["listen"] and len(a) == 4:
         cmd_listen([int(p) for p in a[1].split(",")], float(a[2]), a[3])
     else:

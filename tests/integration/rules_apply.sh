@@ -63,10 +63,15 @@ check_installed() {
         [[ $(head -n1 <<<"$input_rules") == "-A INPUT -j PBXGATE-INPUT" ]] ||
             fail "$when: $ipt: the jump is not the first INPUT rule:"$'\n'"$listing"
         [[ $(count_lines "$listing" "$(admin_rule "$ipt")") == 1 ]] || fail "$when: $ipt lost the admin rule:"$'\n'"$listing"
-        # The chain's own rules, in order: flow offload (rtp and udptl offload by default:
+        # The chain's own rules, in order: the kernel pre-filter (blocked zone and bans
+        # dropped by their ipset sets), flow offload (rtp and udptl offload by default:
         # save our mark bits to the connection, accept marked connections), replies
         # accepted, then everything queued.
-        local expected="-A PBXGATE-INPUT -m mark --mark 0x100000/0xf00000 -j CONNMARK --save-mark --nfmask 0xf00000 --ctmask 0xf00000
+        local fam=4
+        [[ $ipt == ip6tables ]] && fam=6
+        local expected="-A PBXGATE-INPUT -m set --match-set pbxgate-blocked$fam src -j DROP
+-A PBXGATE-INPUT -m set --match-set pbxgate-ban$fam src -j DROP
+-A PBXGATE-INPUT -m mark --mark 0x100000/0xf00000 -j CONNMARK --save-mark --nfmask 0xf00000 --ctmask 0xf00000
 -A PBXGATE-INPUT -m connmark --mark 0x100000/0xf00000 -j ACCEPT
 -A PBXGATE-INPUT -m conntrack --ctdir REPLY -j ACCEPT
 -A PBXGATE-INPUT -j NFQUEUE --queue-balance 0:1 --queue-bypass"
@@ -80,6 +85,7 @@ check_removed() {
     for ipt in iptables ip6tables; do
         listing=$(in_ns "$ipt" -S)
         ! grep -q PBXGATE <<<"$listing" || fail "$when: $ipt still has pbxgate rules:"$'\n'"$listing"
+        ! in_ns ipset list -n | grep -q pbxgate || fail "$when: pbxgate ipset sets left behind"
         [[ $(count_lines "$listing" "$(admin_rule "$ipt")") == 1 ]] || fail "$when: $ipt lost the admin rule:"$'\n'"$listing"
     done
 }

@@ -76,14 +76,12 @@ TEST_CASE("offload marks: two values inside the mask, other bits kept", "[offloa
 TEST_CASE("offload policy keys: defaults, values, and errors with positions", "[offload][policy]") {
     const policy defaults = load("");
     CHECK(defaults.engine.offload_after == 1);
-    CHECK_FALSE(defaults.engine.offload_drops);
     CHECK(defaults.engine.mark_mask == 0x00f00000);
     CHECK(test::find_service(defaults, "rtp")->offload);
     CHECK_FALSE(test::find_service(defaults, "sip")->offload);
 
-    const policy set = load("[engine]\noffload_after = 3\noffload_drops = true\nmark_mask = \"0x0000F000\"\n");
+    const policy set = load("[engine]\noffload_after = 3\nmark_mask = \"0x0000F000\"\n");
     CHECK(set.engine.offload_after == 3);
-    CHECK(set.engine.offload_drops);
     CHECK(set.engine.mark_mask == 0xf000);
     CHECK(load("[engine]\nmark_mask = 12\n").engine.mark_mask == 12);
 
@@ -98,7 +96,9 @@ TEST_CASE("offload policy keys: defaults, values, and errors with positions", "[
         {"[engine]\nmark_mask = \"zz\"\n", "must be a 32-bit mask"},
         {"[engine]\nmark_mask = -3\n", "must be a 32-bit mask"},
         {"[engine]\noffload_after = 0\n", "engine.offload_after is 0"},
-        {"[engine]\noffload_drops = \"yes\"\n", "engine.offload_drops"},
+        // Removed: the error says what replaced it, whatever the value.
+        {"[engine]\noffload_drops = true\n", "engine.offload_drops was removed"},
+        {"[engine]\noffload_drops = \"yes\"\n", "pbxgate-blocked4/6"},
     };
     for (const auto& r : rows) {
         INFO(r.engine);
@@ -136,14 +136,9 @@ TEST_CASE("offload decision: which verdicts offload a flow", "[offload]") {
         {"rtp accepted in monitor mode", rtp_lan, "", true, 0, offload_action::accept},
         {"sip accepted, service without offload", sip_lan, "", false, 0, offload_action::none},
         {"rtp from a zone not allowed, drops not offloaded", rtp_inet, "", false, 0, offload_action::none},
-        {"rtp from a zone not allowed, drop offload on", rtp_inet, "[engine]\noffload_drops = true\n", false, 0,
-         offload_action::drop},
-        {"closed port, drop offload on", closed, "[engine]\noffload_drops = true\n", false, 0, offload_action::drop},
-        {"blocked source, drop offload on", blocked, "[engine]\noffload_drops = true\n", false, 0,
-         offload_action::drop},
-        {"closed port, drop offload on, monitor mode", closed, "[engine]\noffload_drops = true\n", true, 0,
-         offload_action::none},
-        {"icmp is never offloaded", ping, "[engine]\noffload_drops = true\n", false, 0, offload_action::none},
+        {"closed port: drops are never offloaded", closed, "", false, 0, offload_action::none},
+        {"blocked source: dropped by the kernel sets, not offloaded", blocked, "", false, 0, offload_action::none},
+        {"icmp is never offloaded", ping, "", false, 0, offload_action::none},
         {"custom mask: our value is now another bit", rtp_lan, "[engine]\nmark_mask = \"0x3\"\n", false,
          marks.accept_value, offload_action::accept},
     };

@@ -74,7 +74,7 @@ TEST_CASE("a reload applies what it can and keeps each restart-only key, saying 
         {"queue_maxlen", "queue_maxlen = 4096", "16384"},
         {"copy_range", "copy_range = 256", "512"},
         {"metrics", "metrics = \"127.0.0.1:9999\"", "\"127.0.0.1:9477\""},
-        {"offload_drops", "offload_drops = true", "false"},
+        {"overflow", "overflow = \"accept\"", "drop"},
     };
     for (const row& r : rows) {
         INFO(r.key);
@@ -143,7 +143,7 @@ TEST_CASE("the reload summary names every key that changed", "[reload][keys]") {
         {"metrics", "metrics = \"\"", "metrics \"127.0.0.1:9477\" -> \"\" (needs a restart)"},
         {"log_format", "log_format = \"json\"", "log_format \"text\" -> \"json\""},
         {"offload_after", "offload_after = 3", "offload_after 1 -> 3"},
-        {"offload_drops", "offload_drops = true", "offload_drops false -> true (needs a restart)"},
+        {"overflow", "overflow = \"accept\"", "overflow drop -> accept (needs a restart)"},
         {"mark_mask", "mark_mask = \"0x0f000000\"", "mark_mask 0x00f00000 -> 0x0f000000 (needs a restart)"},
     };
     CHECK(rows.size() == engine_keys().size());

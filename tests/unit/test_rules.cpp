@@ -235,7 +235,7 @@ TEST_CASE("defaults come from the policy, options override them", "[rules]") {
     }
 }
 
-TEST_CASE("refused combinations say why; a family without protected addresses queues nothing", "[rules]") {
+TEST_CASE("refused combinations say why, a family without protected addresses queues nothing", "[rules]") {
     policy none = sample_policy();
     none.engine.protected_addresses.clear();
     policy v6_only = sample_policy();
@@ -307,4 +307,80 @@ TEST_CASE("nft script replaces every pbxgate table in one batch", "[rules]") {
         CHECK(static_cast<std::size_t>(declared_at) < static_cast<std::size_t>(deleted_at));
         CHECK(static_cast<std::size_t>(deleted_at) < created);
     }
+}
+
+TEST_CASE("kernel pre-filter: blocked and ban sets dropped first, before offload and the queue", "[rules][kernelset]") {
+    policy pol = sample_policy();
+    pol.zones.blocked = {prefix("203.0.113.200"), prefix("2001:db8:3::/64")};
+    service_def rtp;
+    rtp.name = "rtp";
+    rtp.ports = {{10000, 20000}};
+    rtp.offload = true;
+    pol.services.push_back(rtp);
+    struct row {
+        placement place;
+        ip_family fam;
+        std::vector<std::string> expected;  // the pre-filter rules, in order, after "-A CHAIN "
+    };
+    const row rows[] = {
+        {placement::host, ip_family::v4,
+         {"-m set --match-set pbxgate-blocked4 src -j DROP", "-m set --match-set pbxgate-ban4 src -j DROP"}},
+        {placement::host, ip_family::v6,
+         {"-m set --match-set pbxgate-blocked6 src -j DROP", "-m set --match-set pbxgate-ban6 src -j DROP"}},
+        // Router: only traffic to the protected addresses, as the queue rules.
+        {placement::router, ip_family::v4,
+         {"-d 192.0.2.0/24 -m set --match-set pbxgate-blocked4 src -j DROP",
+          "-d 198.51.100.0/25 -m set --match-set pbxgate-blocked4 src -j DROP",
+          "-d 192.0.2.0/24 -m set --match-set pbxgate-ban4 src -j DROP",
+          "-d 198.51.100.0/25 -m set --match-set pbxgate-ban4 src -j DROP"}},
+        {placement::router, ip_family::v6,
+         {"-d 2001:db8:1::/48 -m set --match-set pbxgate-blocked6 src -j DROP",
+          "-d 2001:db8:1::/48 -m set --match-set pbxgate-ban6 src -j DROP"}},
+    };
+    for (const auto& r : rows) {
+        INFO((r.place == placement::host ? "host" : "router") << (r.fam == ip_family::v4 ? " v4" : " v6"));
+        rules_options opt;
+        opt.place = r.place;
+        const auto out = iptables_restore_text(pol, opt, r.fam);
+        REQUIRE(out.ok());
+        const auto lines = rule_lines(out.text);
+        const std::string add = "-A " + std::string(our_chain(r.place)) + " ";
+        const std::size_t flush = first_index(lines, "-F ");
+        for (std::size_t i = 0; i < r.expected.size(); ++i) {
+            REQUIRE(flush + 1 + i < lines.size());
+            CHECK(lines[flush + 1 + i] == add + r.expected[i]);
+        }
+        CHECK(last_index(lines, "--match-set") == flush + r.expected.size());
+        CHECK(last_index(lines, "--match-set") < first_index(lines, "CONNMARK"));
+        CHECK(last_index(lines, "--match-set") < first_index(lines, "NFQUEUE"));
+        // The other family's sets never appear.
+        CHECK(first_index(lines, r.fam == ip_family::v4 ? "pbxgate-blocked6" : "pbxgate-blocked4") == lines.size());
+    }
+}
+
+TEST_CASE("kernel pre-filter, nft: the blocked zone as sets, dropped before offload and queue", "[rules][kernelset]") {
+    policy pol = sample_policy();
+    pol.zones.blocked = {prefix("203.0.113.200"), prefix("2001:db8:3::/64")};
+    rules_options opt;
+    opt.backend = rules_backend::nft;
+    const auto out = generate_rules(pol, opt);
+    REQUIRE(out.ok());
+    const auto lines = rule_lines(out.text);
+    CHECK(first_index(lines, "set blocked4 {") < lines.size());
+    CHECK(first_index(lines, "elements = { 203.0.113.200/32 }") < lines.size());
+    CHECK(first_index(lines, "elements = { 2001:db8:3::/64 }") < lines.size());
+    const std::size_t drop4 = first_index(lines, "ip saddr @blocked4 counter drop");
+    const std::size_t drop6 = first_index(lines, "ip6 saddr @blocked6 counter drop");
+    CHECK(drop4 < first_index(lines, "ct direction reply accept"));
+    CHECK(drop6 < first_index(lines, "queue num"));
+    // An empty blocked zone still declares the sets (a rule names them), without elements.
+    const auto empty = generate_rules(sample_policy(), opt);
+    REQUIRE(empty.ok());
+    CHECK(has(empty.text, "set blocked4 {"));
+    CHECK_FALSE(has(empty.text, "elements"));
+    // Monitor mode drops nothing: no elements either.
+    pol.engine.mode = engine_mode::monitor;
+    const auto monitor = generate_rules(pol, opt);
+    REQUIRE(monitor.ok());
+    CHECK_FALSE(has(monitor.text, "elements"));
 }

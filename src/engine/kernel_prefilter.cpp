@@ -1,0 +1,122 @@
+#include "engine/kernel_prefilter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "kernelset/prefilter_sets.hpp"
+
+namespace pbxgate {
+
+kernel_prefilter::kernel_prefilter(std::unique_ptr<kernelset::set_backend> sets) : sets_(std::move(sets)) {}
+
+void kernel_prefilter::warn_once(const std::string& what, const std::string& message) {
+    auto& last = warned_[what];
+    if (last == message) return;
+    last = message;
+    if (!message.empty()) spdlog::warn("{}", message);
+}
+
+namespace {
+
+// Monitor mode's ban table: the kernel ban sets are kept empty.
+class no_bans final : public protect::ban_admin {
+public:
+    std::vector<protect::ban_view> list_bans(std::int64_t) const override { return {}; }
+    std::string add_ban(const ip_prefix&, std::int64_t, const std::string&, std::int64_t) override {
+        return "monitor mode";
+    }
+    bool remove_ban(const ip_prefix&) override { return false; }
+    std::size_t flush_bans() override { return 0; }
+};
+
+}  // namespace
+
+void kernel_prefilter::apply_blocked(const policy& pol, bool monitor) {
+    monitor_ = monitor;
+    for (const ip_family fam : {ip_family::v4, ip_family::v6}) {
+        const kernelset::set_spec spec = kernelset::blocked_spec(fam);
+        const auto members = monitor ? std::vector<kernelset::entry>{} : kernelset::blocked_members(pol, fam);
+        kernelset::totals replaced;
+        const kernelset::outcome o = kernelset::replace(*sets_, spec, members, &replaced);
+        if (o.code == kernelset::status::absent) {
+            warn_once(spec.name, "kernel pre-filter set " + spec.name +
+                                     " is not installed (`pbxgate-rules apply` creates it): blocked sources are "
+                                     "dropped by the engine, after the queue");
+            continue;
+        }
+        if (!o.ok()) {
+            spdlog::error("kernel pre-filter: cannot refill {}: {}; the engine still drops blocked sources",
+                          spec.name, o.message);
+            continue;
+        }
+        warn_once(spec.name, "");
+        set_counts& c = counts_[spec.name];
+        c.packets.base += replaced.packets;
+        c.packets.last = 0;
+        c.bytes.base += replaced.bytes;
+        c.bytes.last = 0;
+        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone{}", spec.name, members.size(),
+                     monitor ? " (monitor mode: none, the engine logs them as would-drop)" : "");
+    }
+}
+
+void kernel_prefilter::set_count::observe(std::uint64_t now) noexcept {
+    // Fewer than last time: members were removed (bans lifted) or the set was recreated from
+    // outside (pbxgate-rules apply). What went away is kept, so the total never goes back.
+    if (now < last) base += last - now;
+    last = now;
+}
+
+void kernel_prefilter::observe(const std::string& set, const kernelset::totals& now) {
+    set_counts& c = counts_[set];
+    c.packets.observe(now.packets);
+    c.bytes.observe(now.bytes);
+}
+
+void kernel_prefilter::refresh_counters() {
+    for (const ip_family fam : {ip_family::v4, ip_family::v6})
+        for (const std::string_view name : {kernelset::blocked_set(fam), kernelset::ban_set(fam)}) {
+            std::vector<kernelset::entry> entries;
+            if (sets_->list(name, entries).ok()) observe(std::string(name), kernelset::sum(entries));
+        }
+}
+
+void kernel_prefilter::tick(std::chrono::steady_clock::time_point now, std::int64_t now_unix) {
+    if (now < next_tick_) return;
+    next_tick_ = now + period;
+    static const no_bans none;
+    if (bans_ || monitor_) {
+        protect::ban_set_sync sync(monitor_ ? none : *bans_, *sets_);
+        const protect::ban_sync_report r = sync.sync(now_unix);
+        if (!r.error.empty()) warn_once("bans", "ban sync: " + r.error);
+        else if (r.sets_absent)
+            warn_once("bans", "kernel ban sets pbxgate-ban4/6 are not installed (`pbxgate-rules apply` creates them): "
+                              "banned sources are dropped by the engine only");
+        else
+            warn_once("bans", "");
+        if (r.added || r.removed) spdlog::info("ban sync: {} added, {} removed in the kernel ban sets", r.added, r.removed);
+    }
+    refresh_counters();
+    // The drop log's share of these drops: one line per 10 s with how many, not one per packet.
+    if (now >= next_drop_report_) {
+        const std::uint64_t total = dropped_packets();
+        if (total > reported_)
+            spdlog::warn("kernel pre-filter dropped {} packet(s) from blocked or banned sources before the queue",
+                         total - reported_);
+        reported_ = total;
+        next_drop_report_ = now + std::chrono::seconds(10);
+    }
+}
+
+std::uint64_t kernel_prefilter::dropped_packets() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& [name, c] : counts_) total += c.packets.base + c.packets.last;
+    return total;
+}
+
+std::uint64_t kernel_prefilter::dropped_bytes() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& [name, c] : counts_) total += c.bytes.base + c.bytes.last;
+    return total;
+}
+
+}  // namespace pbxgate
