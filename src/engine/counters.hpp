@@ -29,7 +29,6 @@ struct alignas(64) worker_counters {
     counter bursts{0};
     counter drop_log_overflow{0};  // drop records lost because the log ring was full
     counter heartbeat_ns{0};       // steady_clock time of the worker's last loop
-    counter generation{0};         // policy generation of the last burst
     counter offloaded_accepts{0};  // flows handed to the kernel with the offload accept mark
     counter offloaded_drops{0};    // flows handed to the kernel with the offload drop mark
     std::array<counter, reason_count> by_reason{};

@@ -22,12 +22,8 @@ bool drop_ring::pop(drop_record& out) noexcept {
     return true;
 }
 
-std::uint64_t flow_key(const drop_record& r) noexcept {
-    return flow_hash(r.src, r.dst, r.sport, r.dport, r.protocol);
-}
-
 bool recent_flows::should_log(const drop_record& r, std::uint64_t now_s, std::uint64_t window_s) noexcept {
-    const std::uint64_t key = flow_key(r);
+    const std::uint64_t key = flow_hash(r.src, r.dst, r.sport, r.dport, r.protocol);
     slot& s = slots_[key & (slots_.size() - 1)];
     if (s.key == key && now_s - s.when < window_s) return false;
     s = {key, now_s};

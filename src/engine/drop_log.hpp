@@ -56,8 +56,6 @@ private:
     std::array<slot, 4096> slots_{};
 };
 
-std::uint64_t flow_key(const drop_record& r) noexcept;
-
 // "udp 203.0.113.5:40000 -> 192.0.2.1:22 zone internet service ssh: drop (zone_not_allowed)"
 std::string format_drop(const drop_record& r, std::string_view service_name);
 

@@ -98,7 +98,12 @@ public:
         const engine_settings& eng = pub->policy->engine();
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
-        if (options_.drop_privileges) drop_privileges(options_.user);  // before any thread: caps are per thread
+        if (options_.drop_privileges) {
+            drop_privileges(options_.user);  // before any thread: caps are per thread
+            const privilege_state p = current_privileges();
+            spdlog::info("privileges dropped: uid {}, gid {}, capabilities effective {:#x} permitted {:#x}, no_new_privs {}",
+                         p.uid, p.gid, p.effective, p.permitted, p.no_new_privs ? "on" : "off");
+        }
         worker_settings ws;
         ws.mode = options_.mode;
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));

@@ -19,7 +19,7 @@ bool has_net_admin() noexcept;
 // CAP_SETUID for a user switch, capset refused). Empty `user`: keep the current uid.
 void drop_privileges(const std::string& user);
 
-// What the process holds now (for the startup log line and tests).
+// What the calling thread holds now (the startup log line says it after the drop).
 struct privilege_state {
     std::uint64_t effective = 0;  // capability bit masks of the calling thread
     std::uint64_t permitted = 0;

@@ -56,7 +56,6 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     }
     backend_.flush();
     bump(counters_.bursts);
-    counters_.generation.store(pub.generation, std::memory_order_relaxed);
 }
 
 void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept {

@@ -4,10 +4,6 @@
 
 namespace pbxgate {
 
-std::uint64_t offload_decider::flow_key(const packet_view& v) noexcept {
-    return flow_hash(v.src, v.dst, v.sport, v.dport, v.protocol);
-}
-
 offload_action offload_decider::decide(const compiled_policy& policy, const packet_view& view,
                                        const packet_meta& meta, const decision& d, bool monitor) noexcept {
     // Only whole TCP/UDP flows: fragments, ICMP and malformed packets are judged each time.
@@ -27,7 +23,7 @@ offload_action offload_decider::decide(const compiled_policy& policy, const pack
     }
     if (d.why != reason::allowed || !policy.offloads(d.service)) return offload_action::none;
     if (eng.offload_after <= 1) return offload_action::accept;
-    const std::uint64_t key = flow_key(view);
+    const std::uint64_t key = flow_hash(view.src, view.dst, view.sport, view.dport, view.protocol);
     slot& s = seen_[key & (table_size - 1)];
     if (s.key != key) s = slot{key, 0};
     if (++s.count < eng.offload_after) return offload_action::none;

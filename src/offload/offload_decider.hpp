@@ -32,7 +32,6 @@ private:
         std::uint64_t key = 0;
         std::uint32_t count = 0;
     };
-    static std::uint64_t flow_key(const packet_view& v) noexcept;
     std::array<slot, table_size> seen_{};
 };
 
