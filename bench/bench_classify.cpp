@@ -24,6 +24,7 @@
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/policy.hpp"
 #include "pbxgate/replay.hpp"
+#include "util/byte_order.hpp"
 #include "util/thread_clock.hpp"
 
 using namespace pbxgate;
@@ -59,19 +60,13 @@ struct rule {
     verdict action = verdict::drop;
 };
 
-std::uint64_t load64(const std::uint8_t* p) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-    return v;
-}
-
 void key_of(const ip_address& a, std::uint64_t& hi, std::uint64_t& lo) {
     if (a.family == ip_family::v4) {
         hi = 0;
         lo = a.v4_host();
     } else {
-        hi = load64(a.bytes.data());
-        lo = load64(a.bytes.data() + 8);
+        hi = load_be64(a.bytes.data());
+        lo = load_be64(a.bytes.data() + 8);
     }
 }
 

@@ -12,6 +12,7 @@
 
 #include "pbxgate/packet.hpp"
 #include "pbxgate/policy.hpp"
+#include "pbxgate/prefix_set.hpp"
 #include "pbxgate/verdict.hpp"
 #include "pbxgate/zone_map.hpp"
 
@@ -34,7 +35,7 @@ public:
     service_id service_for(std::uint8_t ip_protocol, std::uint16_t dport) const noexcept;
     bool allows(service_id s, zone z) const noexcept;
     bool is_protected(const ip_address& dst) const noexcept;
-    // The service's `offload` setting (flow offload, issue 8); false for no_service_id.
+    // The service's `offload` setting (flow offload); false for no_service_id.
     bool offloads(service_id s) const noexcept { return offload_[s]; }
 
     // "" for no_service_id and ids never assigned. A retired id (its service was removed by
@@ -59,7 +60,7 @@ private:
     std::array<zone_set, 256> allowed_zones_{};                         // service x zone matrix
     std::array<bool, 256> offload_{};                                   // service id -> offload
     zone_map zones_;
-    zone_map protected_;      // router placement: destinations judged (zone::blocked = protected)
+    prefix_set protected_;    // router placement: the destinations judged
     std::vector<std::string> names_{""};  // names_[0] is "no service"; retired ids keep their name
     std::array<bool, 256> active_{};      // ids of the enabled services
     std::size_t active_count_ = 0;

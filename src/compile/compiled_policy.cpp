@@ -117,9 +117,7 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
     for (const auto& x : p.zones.blocked) zoned.push_back({x, zone::blocked});
     c->zones_ = zone_map::build(zoned);
 
-    zoned.clear();
-    for (const auto& x : p.engine.protected_addresses) zoned.push_back({x, zone::blocked});
-    c->protected_ = zone_map::build(zoned);
+    c->protected_ = prefix_set::build(p.engine.protected_addresses);
 
     c->engine_ = p.engine;
     c->source_ = p;
@@ -145,7 +143,7 @@ bool compiled_policy::allows(service_id s, zone z) const noexcept {
 }
 
 bool compiled_policy::is_protected(const ip_address& dst) const noexcept {
-    return protected_.lookup(dst) == zone::blocked;
+    return protected_.contains(dst);
 }
 
 std::string_view compiled_policy::service_name(service_id s) const noexcept {

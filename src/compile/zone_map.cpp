@@ -17,10 +17,11 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "util/byte_order.hpp"
 
 namespace pbxgate {
 
@@ -193,12 +194,6 @@ template <class K>
 std::size_t non_internet(const flat_intervals<K>& f) {
     return static_cast<std::size_t>(
         std::count_if(f.zones.begin(), f.zones.end(), [](std::uint8_t z) { return z != 0; }));
-}
-
-std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return __builtin_bswap64(v);
 }
 
 int list_of(zone z) {

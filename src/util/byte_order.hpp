@@ -13,4 +13,8 @@ inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
+inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+    return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
+}
+
 }  // namespace pbxgate
