@@ -108,7 +108,7 @@ def e2e_tables(runs):
 
 
 def targets(classify, zone_map, runs, ratio_rows):
-    """The issue's targets, each with the figure measured in this run."""
+    """The performance targets, each with the figure measured in this run."""
     out = []
     full = {}
     for line in classify.splitlines():

@@ -43,7 +43,7 @@ struct service_def {
     std::vector<port_range> ports;
     zone_set allow = 0;            // zones allowed to reach the service
     bool enabled = true;           // `enabled = false` removes the service from the policy
-    bool offload = false;          // flow offload (issue 8): decided flows skip the queue
+    bool offload = false;          // flow offload: decided flows skip the queue
     source_location where;         // where the [services.NAME] table (last override) starts
 };
 
@@ -79,7 +79,7 @@ struct engine_settings {
     std::vector<std::pair<reason, std::uint32_t>> drop_log_per_reason;
     std::string metrics = "127.0.0.1:9477";       // Prometheus endpoint ADDRESS:PORT; "" turns it off
     std::string log_format = "text";              // "text", or "json" (one object per line)
-    // Flow offload (issue 8, see src/offload/offload_marks.hpp): accepted packets of a flow
+    // Flow offload (see src/offload/offload_marks.hpp): accepted packets of a flow
     // of an offload service judged before the kernel carries the rest of it.
     std::uint32_t offload_after = 1;
     // Drop-offload: a dropped flow is marked too, so the kernel drops the rest of it. Off by

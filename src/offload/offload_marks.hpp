@@ -1,4 +1,4 @@
-// Flow offload (issue 8): the engine judges the first packet(s) of a flow, then the kernel
+// Flow offload: the engine judges the first packet(s) of a flow, then the kernel
 // carries the rest.
 //
 // How a flow is offloaded. This kernel cannot set the conntrack mark from a verdict (no

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Flow offload end to end (issue 8), on NFQUEUE in the namespace testbed:
+# Flow offload end to end, on NFQUEUE in the namespace testbed:
 #  a. RTP streams (IPv4 internet, IPv4 lan, IPv6 internet) are judged about once per flow
 #     and then bypass the queue: every datagram is delivered, the engine saw a handful, and
 #     the offload ACCEPT rule's counter carries the rest.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hot reload end to end (issue 4), on NFQUEUE in the namespace testbed:
+# Hot reload end to end, on NFQUEUE in the namespace testbed:
 #
 #  1. A steady numbered UDP stream (500 packets/s) from the internet client to udp 40000
 #     on the PBX, while the policy file is replaced atomically 100 times, alternately

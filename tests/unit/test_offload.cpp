@@ -1,4 +1,4 @@
-// Flow offload (issue 8): mark math, policy keys, the offload decision, the worker's
+// Flow offload: mark math, policy keys, the offload decision, the worker's
 // NF_REPEAT verdicts and the NF_REPEAT verdict bytes.
 #include <catch2/catch.hpp>
 
