@@ -102,3 +102,37 @@ TEST_CASE("a reader gone offline does not hold up a publish", "[rcu]") {
     go_on = true;
     blocked.join();
 }
+
+TEST_CASE("publish waits for an online reader that holds the policy", "[rcu]") {
+    using namespace std::chrono_literals;
+    policy_slot slot(sip_on(5060));
+    std::atomic<bool> holding{false}, release{false}, released{false};
+    std::atomic<bool> published{false}, returned_while_held{false}, old_policy_whole{false};
+    std::thread reader([&] {
+        qsbr_reader registration;
+        const published_policy* pub = slot.current();
+        holding = true;
+        while (!release.load()) std::this_thread::yield();  // online, holding `pub`
+        // Not freed under us: still generation 1 and still judging by it.
+        old_policy_whole = pub->generation == 1 && pub->policy->classify(udp_to(5060), {}).action == verdict::accept;
+        released = true;
+        qsbr_reader::quiescent();
+        qsbr_reader::offline();
+    });
+    while (!holding.load()) std::this_thread::yield();
+    std::thread writer([&] {
+        slot.publish(sip_on(5160));
+        returned_while_held = !released.load();
+        published = true;
+    });
+    // A publish that does not wait returns (and frees generation 1) well within this.
+    std::this_thread::sleep_for(300ms);
+    const bool published_early = published.load();
+    release = true;
+    writer.join();
+    reader.join();
+    CHECK_FALSE(published_early);
+    CHECK_FALSE(returned_while_held.load());
+    CHECK(old_policy_whole.load());
+    CHECK(slot.generation() == 2);
+}

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -68,10 +71,50 @@ TEST_CASE("drop_privileges keeps CAP_NET_ADMIN only, sets no_new_privs, switches
     }
 }
 
-TEST_CASE("current_privileges reports this process", "[privileges]") {
+namespace {
+
+// The kernel's own account of the process, read independently of current_privileges().
+std::map<std::string, std::string> proc_status() {
+    std::ifstream in("/proc/self/status");
+    std::map<std::string, std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const auto value = line.find_first_not_of(" \t", colon + 1);
+        out[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("current_privileges agrees with /proc/self/status", "[privileges]") {
     const privilege_state s = current_privileges();
-    CHECK(s.uid == getuid());
-    CHECK(s.gid == getgid());
+    auto st = proc_status();
+    REQUIRE(st.count("CapEff") == 1);
+    CHECK(s.effective == std::stoull(st["CapEff"], nullptr, 16));
+    CHECK(s.permitted == std::stoull(st["CapPrm"], nullptr, 16));
+    CHECK(s.uid == std::stoul(st["Uid"]));  // the first field: the real id
+    CHECK(s.gid == std::stoul(st["Gid"]));
+    CHECK(s.no_new_privs == (st["NoNewPrivs"] == "1"));
     CHECK((s.effective & ~s.permitted) == 0);  // effective is always within permitted
     CHECK(has_net_admin() == ((s.effective & net_admin_only) != 0));
+}
+
+TEST_CASE("current_privileges sees no_new_privs once it is set", "[privileges]") {
+    // Setting it cannot be undone: in a child. Exit 0: off before, on after, as the kernel says.
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const bool before = current_privileges().no_new_privs;
+        const bool kernel_before = proc_status()["NoNewPrivs"] == "1";
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0) _exit(3);
+        const bool after = current_privileges().no_new_privs;
+        _exit(before != kernel_before ? 1 : !after ? 2 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    INFO("exit codes: 1 wrong before, 2 not seen after, 3 prctl refused");
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
