@@ -8,9 +8,9 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "metrics/exposition_reader.hpp"
-#include "metrics/http_get.hpp"
-#include "metrics/stats_table.hpp"
+#include "cli/stats/exposition_reader.hpp"
+#include "cli/stats/http_get.hpp"
+#include "cli/stats/stats_table.hpp"
 #include "pbxgate/policy.hpp"
 
 namespace pbxgate::cli {

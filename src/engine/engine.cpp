@@ -19,7 +19,7 @@
 #include "engine/log_setup.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 #include "engine/worker.hpp"
 #include "offload/conntrack_revoker.hpp"
 #include "queue/kernel_queue_stats.hpp"

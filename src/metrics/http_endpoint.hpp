@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "metrics/listen_address.hpp"
+#include "net/listen_address.hpp"
 
 namespace pbxgate {
 

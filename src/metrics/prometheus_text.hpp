@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 
 namespace pbxgate {
 

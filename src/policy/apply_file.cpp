@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "metrics/listen_address.hpp"
+#include "net/listen_address.hpp"
 #include "policy/toml_values.hpp"
 
 namespace pbxgate::policy_detail {

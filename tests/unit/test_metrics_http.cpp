@@ -5,7 +5,7 @@
 #include <atomic>
 
 #include "metrics/http_endpoint.hpp"
-#include "metrics/listen_address.hpp"
+#include "net/listen_address.hpp"
 #include "test_metrics_http_client.hpp"
 
 using namespace pbxgate;

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "engine/engine_observer.hpp"
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 #include "engine/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "packet_builder.hpp"

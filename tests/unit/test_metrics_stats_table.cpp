@@ -2,9 +2,9 @@
 // the table shows the non-zero cells with their numbers.
 #include <catch2/catch.hpp>
 
-#include "metrics/exposition_reader.hpp"
+#include "cli/stats/exposition_reader.hpp"
 #include "metrics/prometheus_text.hpp"
-#include "metrics/stats_table.hpp"
+#include "cli/stats/stats_table.hpp"
 
 using namespace pbxgate;
 

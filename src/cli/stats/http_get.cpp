@@ -1,4 +1,4 @@
-#include "metrics/http_get.hpp"
+#include "cli/stats/http_get.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

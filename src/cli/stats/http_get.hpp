@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "metrics/listen_address.hpp"
+#include "net/listen_address.hpp"
 
 namespace pbxgate {
 

@@ -1,4 +1,4 @@
-#include "metrics/exposition_reader.hpp"
+#include "cli/stats/exposition_reader.hpp"
 
 #include <cstdlib>
 

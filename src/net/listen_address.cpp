@@ -1,4 +1,4 @@
-#include "metrics/listen_address.hpp"
+#include "net/listen_address.hpp"
 
 #include <arpa/inet.h>
 

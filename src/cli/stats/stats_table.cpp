@@ -1,4 +1,4 @@
-#include "metrics/stats_table.hpp"
+#include "cli/stats/stats_table.hpp"
 
 #include <array>
 #include <cstdio>

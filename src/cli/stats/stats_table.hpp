@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/exposition_reader.hpp"
+#include "cli/stats/exposition_reader.hpp"
 
 namespace pbxgate {
 

@@ -1,4 +1,4 @@
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 
 #include <algorithm>
 #include <cstdio>
