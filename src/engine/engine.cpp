@@ -14,13 +14,13 @@
 #include <fstream>
 #include <thread>
 
-#include "engine/drop_log.hpp"
+#include "datapath/drop_log.hpp"
 #include "engine/engine_observer.hpp"
 #include "engine/log_setup.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
 #include "metrics/stats_report.hpp"
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 #include "offload/conntrack_revoker.hpp"
 #include "queue/kernel_queue_stats.hpp"
 #include "queue/nfqueue_backend.hpp"

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/counters.hpp"
+#include "datapath/counters.hpp"
 #include "metrics/http_endpoint.hpp"
 #include "metrics/prometheus_text.hpp"
 #include "pbxgate/policy.hpp"

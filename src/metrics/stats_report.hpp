@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/counters.hpp"
+#include "datapath/counters.hpp"
 #include "pbxgate/compiled_policy.hpp"
 #include "queue/kernel_queue_stats.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <atomic>
 
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "packet_builder.hpp"
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "packet_builder.hpp"
 

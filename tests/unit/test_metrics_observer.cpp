@@ -7,7 +7,7 @@
 
 #include "engine/engine_observer.hpp"
 #include "metrics/stats_report.hpp"
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "packet_builder.hpp"
 #include "test_metrics_http_client.hpp"

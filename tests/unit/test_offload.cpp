@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "offload/offload_decider.hpp"
 #include "offload/offload_marks.hpp"

@@ -1,4 +1,4 @@
-#include "engine/drop_log.hpp"
+#include "datapath/drop_log.hpp"
 
 #include <netinet/in.h>
 

@@ -1,4 +1,4 @@
-#include "engine/counters.hpp"
+#include "datapath/counters.hpp"
 
 namespace pbxgate {
 

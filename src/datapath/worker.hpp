@@ -8,8 +8,8 @@
 #include <chrono>
 #include <optional>
 
-#include "engine/counters.hpp"
-#include "engine/drop_log.hpp"
+#include "datapath/counters.hpp"
+#include "datapath/drop_log.hpp"
 #include "offload/offload_decider.hpp"
 #include "queue/queue_backend.hpp"
 #include "reload/policy_slot.hpp"

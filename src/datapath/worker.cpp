@@ -1,4 +1,4 @@
-#include "engine/worker.hpp"
+#include "datapath/worker.hpp"
 
 #include <time.h>
 
