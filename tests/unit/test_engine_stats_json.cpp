@@ -4,7 +4,7 @@
 #include <regex>
 #include <string>
 
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/policy.hpp"
 

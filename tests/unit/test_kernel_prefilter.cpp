@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/kernel_prefilter.hpp"
-#include "engine/stats_report.hpp"
+#include "metrics/stats_report.hpp"
 #include "fake_set_backend.hpp"
 #include "kernelset/prefilter_sets.hpp"
 
