@@ -86,6 +86,9 @@ void register_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--user", c->options.user,
                     "after binding the queues, run as this user (keeping only CAP_NET_ADMIN); "
                     "the stats and pid files must then be writable by it");
+    cmd->add_option("--state-dir", c->options.state_dir,
+                    "directory where SIP protection state (bans, registered and known sources) is saved "
+                    "and loaded at start (default /var/lib/pbxgate; \"\" keeps it in memory only)");
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

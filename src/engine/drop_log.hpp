@@ -14,6 +14,7 @@
 
 #include "pbxgate/packet.hpp"
 #include "pbxgate/verdict.hpp"
+#include "protect/sip_guard.hpp"
 
 namespace pbxgate {
 
@@ -29,6 +30,10 @@ struct drop_record {
     bool monitor = false;             // "would drop": the engine accepted it anyway
     std::uint64_t generation = 0;     // which policy judged it (service ids are per generation)
     parse_error error = parse_error::none;
+    // SIP protection: this record announces a ban (one line per ban, never rate-limited away
+    // by the per-flow memory): source, reason, evidence, duration.
+    bool is_ban = false;
+    protect::ban_event ban;
 };
 
 // Single producer (one worker), single consumer (the main thread).
@@ -60,5 +65,7 @@ std::uint64_t flow_key(const drop_record& r) noexcept;
 
 // "udp 203.0.113.5:40000 -> 192.0.2.1:22 zone internet service ssh: drop (zone_not_allowed)"
 std::string format_drop(const drop_record& r, std::string_view service_name);
+// "ban 203.0.113.9/32 reason scanner (user-agent "friendly-scanner") for 86400 s"
+std::string format_ban(const protect::ban_event& e);
 
 }  // namespace pbxgate

@@ -127,8 +127,13 @@ public:
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
         if (options_.drop_privileges) drop_privileges(options_.user);  // before any thread: caps are per thread
+        // The SIP protection table outlives policy reloads (its capacity is read once, here).
+        const sip_settings& sip = pub->policy->source().sip;
+        guard_ = std::make_unique<protect::sip_guard>(sip.capacity, sip.ipv4_prefix, sip.ipv6_prefix);
+        load_sip_state();
         worker_settings ws;
         ws.mode = options_.mode;
+        ws.guard = guard_.get();
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
@@ -153,6 +158,30 @@ public:
         for (auto& t : threads_) t.join();
         threads_.clear();
         drain_drop_log();
+        save_sip_state();
+    }
+
+    // The admin side of the ban table (control socket, kernel set sync): control thread only.
+    protect::ban_admin* bans() noexcept { return guard_.get(); }
+
+    std::string sip_state_path() const {
+        return options_.state_dir.empty() ? std::string() : options_.state_dir + "/sip-state";
+    }
+
+    void load_sip_state() {
+        const std::string path = sip_state_path();
+        if (path.empty() || !guard_) return;
+        const std::string err = guard_->load(path, unix_now());
+        if (!err.empty()) spdlog::warn("SIP state {}: {}", path, err);
+        else spdlog::info("SIP state loaded from {}", path);
+    }
+
+    // Called at stop and once a minute: a crash loses at most a minute of bans.
+    void save_sip_state() {
+        const std::string path = sip_state_path();
+        if (path.empty() || !guard_) return;
+        if (const std::string err = guard_->save(path, unix_now()); !err.empty())
+            spdlog::error("SIP state: {}", err);
     }
 
     // Before the pid file appears, so `pbxgate reload` always finds a status beside it.
@@ -224,6 +253,10 @@ public:
         for (auto& w : workers_) {
             drop_record rec;
             while (w->drops().pop(rec)) {
+                if (rec.is_ban) {  // one line per ban, never rate-limited away
+                    spdlog::warn("{}", format_ban(rec.ban));
+                    continue;
+                }
                 if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
                 // Service ids are stable across generations (compile() with the previous
                 // policy), and a removed service's id keeps its name: the current policy names
@@ -293,6 +326,7 @@ private:
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;
+    std::unique_ptr<protect::sip_guard> guard_;  // before observer_: outlives the workers' readers
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
@@ -353,6 +387,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
     using clock = std::chrono::steady_clock;
     std::optional<clock::time_point> next_report;
     if (options.stats_interval.count() > 0) next_report = clock::now() + options.stats_interval;
+    clock::time_point next_state_save = clock::now() + std::chrono::seconds(60);
     bool running = true;
     while (running) {
         file_watcher* w = e->watcher();
@@ -380,6 +415,10 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         if (!running) break;
         if (w && w->take_due(now)) e->reload(reload_trigger::file);
         e->drain_drop_log();
+        if (clock::now() >= next_state_save) {
+            e->save_sip_state();
+            next_state_save = clock::now() + std::chrono::seconds(60);
+        }
         if (next_report && clock::now() >= *next_report) {
             e->report();
             *next_report += options.stats_interval;

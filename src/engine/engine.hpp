@@ -30,6 +30,9 @@ struct run_options {
     // `user` when given (engine/privileges.hpp). Off for in-process tests with fake backends.
     bool drop_privileges = true;
     std::string user;
+    // SIP protection state (bans, registered and known sources) is saved here and loaded at
+    // start; empty: not saved.
+    std::string state_dir = "/var/lib/pbxgate";
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

@@ -11,6 +11,7 @@
 #include "engine/counters.hpp"
 #include "engine/drop_log.hpp"
 #include "offload/offload_decider.hpp"
+#include "protect/sip_stage.hpp"
 #include "queue/queue_backend.hpp"
 #include "reload/policy_slot.hpp"
 
@@ -19,6 +20,7 @@ namespace pbxgate {
 struct worker_settings {
     std::optional<engine_mode> mode;  // overrides the policy's [engine] mode when set
     std::chrono::milliseconds poll{100};  // longest wait in receive, so a stop is seen quickly
+    protect::sip_guard* guard = nullptr;  // SIP protection state shared by all workers (none: off)
 };
 
 class worker {
@@ -39,6 +41,7 @@ public:
     worker_counters& counters() noexcept { return counters_; }
     const worker_counters& counters() const noexcept { return counters_; }
     drop_ring& drops() noexcept { return drops_; }
+    const protect::sip_counters& sip_counters() const noexcept { return sip_; }
 
 private:
     queue_backend& backend_;
@@ -49,6 +52,7 @@ private:
     drop_ring drops_;
     recent_flows recent_;
     offload_decider offload_;
+    protect::sip_counters sip_;
 };
 
 }  // namespace pbxgate
