@@ -12,10 +12,16 @@ constexpr std::array<std::string_view, method_count> method_names{
 
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const char x = a[i], y = b[i];
+        if (x == y) continue;
+        // Equal but for case: they differ in bit 0x20 only, and are letters.
+        if ((x ^ y) != 0x20) return false;
+        const char l = static_cast<char>(x | 0x20);
+        if (l < 'a' || l > 'z') return false;
+    }
     return true;
 }
 
@@ -125,6 +131,15 @@ enum class hdr : std::uint8_t { other, via, from, to, call_id, cseq, user_agent,
                                 authorization, proxy_authorization, content_length };
 
 hdr classify_header(std::string_view name) noexcept {
+    if (name.empty()) return hdr::other;
+    // Most headers we skip (Allow, Max-Forwards, Supported...) fail on the first letter.
+    switch (lower(name[0])) {
+        case 'v': case 'f': case 't': case 'i': case 'm': case 'l': case 'c': case 'u': case 's': case 'e':
+        case 'a': case 'p':
+            break;
+        default:
+            return hdr::other;
+    }
     if (name.size() == 1) {
         switch (lower(name[0])) {
             case 'v': return hdr::via;
@@ -281,30 +296,32 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
     if (!start.empty() && start.back() == '\r') start.remove_suffix(1);
     if (!parse_start_line(start, out)) return parse_status::not_sip;
     p = nl ? nl + 1 : end;
-    // Header lines, up to the empty line.
+    // Header lines, up to the empty line. One pass over each name (short) to its colon, then
+    // one memchr to the line end: the headers we skip cost little more than that scan.
     while (p < end) {
-        nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-        line_end = nl ? nl : end;
-        std::string_view line(p, static_cast<std::size_t>(line_end - p));
-        p = nl ? nl + 1 : end;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) {
+        if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
             out.headers_complete = true;
             break;
         }
-        if (is_ws(line.front())) continue;  // folded continuation of the previous header
+        nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        line_end = nl ? nl : end;
+        const char* const line_start = p;
+        p = nl ? nl + 1 : end;
+        if (is_ws(*line_start)) continue;  // folded continuation of the previous header
         if (out.header_count >= max_headers) return parse_status::too_many_headers;
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) {
+        const char* colon = line_start;
+        while (colon < line_end && *colon != ':') ++colon;
+        if (colon == line_end) {
             // A header cut by the capture length is not an error; a colon-less line inside is.
             if (nl == nullptr) break;
             return parse_status::bad_header;
         }
         ++out.header_count;
-        std::string_view name = line.substr(0, colon);
+        std::string_view name(line_start, static_cast<std::size_t>(colon - line_start));
         while (!name.empty() && is_ws(name.back())) name.remove_suffix(1);
         const hdr kind = classify_header(name);
-        if (kind != hdr::other) apply_header(kind, trim(line.substr(colon + 1)), out);
+        if (kind != hdr::other)
+            apply_header(kind, trim(std::string_view(colon + 1, static_cast<std::size_t>(line_end - colon - 1))), out);
     }
     return parse_status::ok;
 }
