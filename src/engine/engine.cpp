@@ -148,6 +148,7 @@ public:
                      fail == fail_mode::open ? "open" : "closed");
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
+        observer_.set_sip_source([this] { return sip_snapshot(); });
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
     }
@@ -159,6 +160,33 @@ public:
         threads_.clear();
         drain_drop_log();
         save_sip_state();
+    }
+
+    // Summed over the workers (relaxed reads) plus a scan of the source table: metrics thread.
+    sip_metrics sip_snapshot() const {
+        sip_metrics m;
+        if (!guard_) return m;
+        m.present = true;
+        constexpr auto r = std::memory_order_relaxed;
+        for (const auto& w : workers_) {
+            const protect::sip_counters& c = w->sip_counters();
+            for (unsigned i = 0; i < m.requests.size(); ++i)
+                for (unsigned z = 0; z < m.requests[i].size(); ++z) m.requests[i][z] += c.requests[i][z].load(r);
+            for (unsigned i = 0; i < m.responses.size(); ++i) m.responses[i] += c.responses[i].load(r);
+            for (unsigned i = 0; i < m.bans.size(); ++i) m.bans[i] += c.bans[i].load(r);
+            m.malformed += c.malformed_sip.load(r);
+            m.connection_attempts += c.connection_attempts.load(r);
+            m.retransmissions += c.retransmissions.load(r);
+            m.keepalives += c.keepalives.load(r);
+        }
+        const auto g = guard_->count(protect::sip_guard::monotonic_now());
+        m.banned = g.banned;
+        m.registered = g.registered;
+        m.known = g.known;
+        m.tracked = g.tracked;
+        m.evictions = guard_->evictions();
+        m.untracked = guard_->untracked();
+        return m;
     }
 
     // The admin side of the ban table (control socket, kernel set sync): control thread only.
