@@ -30,12 +30,12 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
         decision d = policy.classify(view, rp.meta);
         // SIP protection: SIP-port packets only (a port-table lookup decided that), so the
         // RTP path pays one predictable branch.
+        const bool outbound = view.has_ports && protect::leaves_pbx(policy, view, rp.hook);
         if (settings_.guard != nullptr && view.has_ports &&
-            (policy.sip_kind_of(d.service) != compiled_policy::sip_kind::none ||
-             policy.sip_kind_of(policy.service_for(view.protocol, view.sport)) != compiled_policy::sip_kind::none)) {
+            (outbound || policy.sip_kind_of(d.service) != compiled_policy::sip_kind::none)) {
             protect::sip_stage_input in;
             in.view = &view;
-            in.outbound = protect::leaves_pbx(policy, view, rp.hook);
+            in.outbound = outbound;
             in.monitor = monitor;
             in.now = protect::sip_guard::monotonic_now();
             const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_);

@@ -16,28 +16,30 @@ void bump(sip_counters::counter& c) noexcept { c.store(c.load(std::memory_order_
 
 bool leaves_pbx(const compiled_policy& policy, const packet_view& view, std::uint8_t hook) noexcept {
     if (hook == hook_local_out) return true;
-    return hook == hook_forward && policy.engine().place == placement::router && policy.is_protected(view.src);
+    // Router: only the rule for the PBX's SIP responses queues packets from a protected
+    // address; the cheap port test first keeps the prefix lookup off the RTP path.
+    return hook == hook_forward && policy.engine().place == placement::router && view.has_ports &&
+           policy.sip_kind_of(policy.service_for(view.protocol, view.sport)) != compiled_policy::sip_kind::none &&
+           policy.is_protected(view.src);
 }
 
 guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const sip_stage_input& in, decision& d,
                         sip_counters& counters) noexcept {
     guard_outcome out;
     const packet_view& v = *in.view;
-    if (!policy.sip_enabled() || !v.ok() || !v.has_ports) return out;
-    const sip_settings& s = policy.source().sip;
+    if (!v.ok() || !v.has_ports) return out;
     const bool tcp = v.protocol == IPPROTO_TCP;
-    if (!tcp && v.protocol != IPPROTO_UDP) return out;
-
     if (in.outbound) {
-        // The PBX's answers: from a SIP port of ours to the peer.
+        // The PBX's answers, queued only to be observed: always accepted, even when SIP
+        // protection was turned off by a reload while the steering rules still queue them.
         const service_id svc = policy.service_for(v.protocol, v.sport);
-        if (policy.sip_kind_of(svc) != compiled_policy::sip_kind::readable) return out;
         d = decision{verdict::accept, reason::allowed, policy.zone_of(v.dst, false), svc};
+        if (!policy.sip_enabled() || policy.sip_kind_of(svc) != compiled_policy::sip_kind::readable) return out;
         if (tcp && !sip::starts_message(v.payload, v.payload_len)) return out;
         sip::message_view m;
         if (sip::parse_message(v.payload, v.payload_len, m) != sip::parse_status::ok || m.is_request) return out;
         bump(counters.responses[m.status / 100]);
-        out = guard.on_response(s, v.dst, d.from, m, in.now, in.monitor);
+        out = guard.on_response(policy.source().sip, v.dst, d.from, m, in.now, in.monitor);
         if (out.banned_now) {
             bump(counters.bans[static_cast<unsigned>(out.event.why)]);
             d.why = reason::auth_failures;
@@ -46,7 +48,9 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
     }
 
     // Inbound: only what the port policy lets through reaches the SIP stage.
+    if (!policy.sip_enabled() || (!tcp && v.protocol != IPPROTO_UDP)) return out;
     if (d.action != verdict::accept || d.why != reason::allowed) return out;
+    const sip_settings& s = policy.source().sip;
     const auto kind = policy.sip_kind_of(d.service);
     if (kind == compiled_policy::sip_kind::none) return out;
     if ((s.protect_zones & zone_bit(d.from)) == 0) return out;

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -332,4 +334,44 @@ TEST_CASE("guard: state survives a restart through save and load; expired entrie
     CHECK(bans[0].reason == "scanner");
     CHECK(bans[0].expires_unix == 1'700'000'000 + 86400);
     std::remove(path.c_str());
+}
+
+TEST_CASE("guard: workers share the table without a lock") {
+    // Four threads: two flood distinct spoofed sources (evictions), two judge one scanner and
+    // one phone. The scanner ends banned once, the phone registered, and nothing tears.
+    sip_settings s;
+    sip_guard g(2048, 32, 64, [] { return seconds_t{100}; });
+    request_text reg;
+    reg.auth = true;
+    const std::string reg_text = build(reg);
+    const std::string ok_text = response(200, reg);
+    request_text scan;
+    scan.ua = "friendly-scanner";
+    const std::string scan_text = build(scan);
+    sip::message_view reg_m, ok_m, scan_m;
+    REQUIRE(sip::parse_message(reg_text, reg_m) == sip::parse_status::ok);
+    REQUIRE(sip::parse_message(ok_text, ok_m) == sip::parse_status::ok);
+    REQUIRE(sip::parse_message(scan_text, scan_m) == sip::parse_status::ok);
+    g.on_request(s, phone, zone::internet, reg_m, 100, false);
+    g.on_response(s, phone, zone::internet, ok_m, 100, false);
+    std::atomic<unsigned> bans{0};
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (std::uint32_t i = 0; i < 20000; ++i) {
+                if (t < 2) {
+                    sip::message_view m = reg_m;
+                    m.has_authorization = false;
+                    m.cseq = i;
+                    g.on_request(s, ip_address::v4(0x0a000000u + t * 0x100000u + i), zone::internet, m, 100, false);
+                } else {
+                    if (g.on_request(s, attacker, zone::internet, scan_m, 100, false).banned_now) ++bans;
+                    g.on_request(s, phone, zone::internet, reg_m, 100, false);
+                }
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(bans.load() == 1);
+    CHECK(g.is_banned(attacker, 100, false));
+    CHECK(g.is_registered(phone, 100));
 }
