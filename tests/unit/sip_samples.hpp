@@ -16,11 +16,10 @@ inline const std::string sip_register_with_auth =
     "Call-ID: 83d1c1ab7e0f4b2aa0e4e8a6b1f6c7d2@192.0.2.10\r\n"
     "CSeq: 2 REGISTER\r\n"
     "Expires: 3600\r\n"
-    "Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n"
+    "Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, OPTIONS\r\n"
     "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
     "Authorization: Digest username=\"201\",realm=\"asterisk\",nonce=\"1701302400/5c1b3e\","
-    "uri=\"sip:pbx.example.com\",response=\"0a4f113b8e3c2d1f00aa9b8c7d6e5f40\",algorithm=MD5\r\n"
-    "Allow-Events: presence, kpml, talk\r\n"
+    "uri=\"sip:pbx.example.com\",response=\"0a4f113b8e3c2d1f00aa9b8c7d6e5f40\"\r\n"
     "Content-Length: 0\r\n"
     "\r\n";
 
