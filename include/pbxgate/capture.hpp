@@ -11,6 +11,7 @@ struct captured_packet {
     std::vector<std::uint8_t> ip;  // bytes from the IP header on (link header removed)
     std::uint32_t wire_len = 0;    // IP packet length on the wire (orig_len minus link header)
     std::uint32_t index = 0;       // 0-based position in the capture file, counting every frame
+    std::int64_t time_s = 0;       // capture time, unix seconds (the replay's clock)
 };
 
 struct capture_contents {

@@ -37,6 +37,11 @@ public:
     bool is_protected(const ip_address& dst) const noexcept;
     // The service's `offload` setting (flow offload); false for no_service_id.
     bool offloads(service_id s) const noexcept { return offload_[s]; }
+    // SIP protection: which services carry SIP the engine reads ([sip] services) and which
+    // carry encrypted SIP whose connection attempts it counts ([sip] encrypted_services).
+    enum class sip_kind : std::uint8_t { none, readable, encrypted };
+    sip_kind sip_kind_of(service_id s) const noexcept { return sip_kind_[s]; }
+    bool sip_enabled() const noexcept { return source_.sip.enabled; }
 
     // "" for no_service_id and ids never assigned. A retired id (its service was removed by
     // a reload) keeps its last name, so counters gathered before the removal stay labelled.
@@ -59,6 +64,7 @@ private:
     std::array<std::array<service_id, 65536>, 2> port_to_service_{};  // [0]=tcp, [1]=udp
     std::array<zone_set, 256> allowed_zones_{};                         // service x zone matrix
     std::array<bool, 256> offload_{};                                   // service id -> offload
+    std::array<sip_kind, 256> sip_kind_{};                              // service id -> SIP reading
     zone_map zones_;
     prefix_set protected_;    // router placement: the destinations judged
     std::vector<std::string> names_{""};  // names_[0] is "no service"; retired ids keep their name

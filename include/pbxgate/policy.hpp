@@ -90,10 +90,50 @@ struct engine_settings {
     std::uint32_t mark_mask = 0x00f00000;         // the packet/connection mark bits pbxgate may use
 };
 
+// A request-rate tier: more than `requests` SIP requests within `window_s` seconds bans
+// the source for `ban_s` seconds.
+struct sip_rate_tier {
+    std::uint32_t requests = 0;
+    std::uint32_t window_s = 0;
+    std::uint32_t ban_s = 0;
+    friend bool operator==(const sip_rate_tier&, const sip_rate_tier&) = default;
+};
+
+// The [sip] table: SIP-aware protection (scanners, authentication failures, request rate,
+// trust learned from the PBX's answers). Every key is optional; the defaults are what ships.
+struct sip_settings {
+    bool enabled = true;
+    std::vector<std::string> services{"sip"};                          // read as SIP (UDP, TCP)
+    std::vector<std::string> encrypted_services{"sip-tls", "webrtc-tls"};  // TLS/WSS: count connections
+    std::vector<std::string> scanners{
+        "friendly-scanner", "sipvicious", "sipcli", "pplsip", "VaxSIPUserAgent", "VaxIPUserAgent",
+        "sundayddr", "iWar", "sip-scan", "SIPScan", "smap", "friendly-request", "siparmyknife",
+        "sivus", "Gulp", "UsaAirport", "SimpleSIP"};
+    bool use_extra_scanners = false;                                   // the opt-in second list
+    std::vector<std::string> extra_scanners{"sipsak", "PortSIP VoIP SDK", "Ozeki", "Cisco-SIPGateway",
+                                            "eyeBeam"};
+    std::vector<std::string> allow_agents;                             // wins over both lists
+    std::uint32_t scanner_ban_s = 86400;
+    std::uint32_t auth_failures = 5;
+    std::uint32_t auth_window_s = 60;
+    std::uint32_t auth_ban_s = 3600;
+    std::uint32_t auth_repeat_factor = 4;
+    std::uint32_t auth_ban_max_s = 7 * 86400;
+    std::vector<sip_rate_tier> rate_tiers{{10, 60, 600}, {50, 10, 86400}, {100, 86400, 86400}};
+    std::uint32_t registered_min_s = 300;
+    std::uint32_t known_s = 86400;
+    zone_set protect_zones = zone_bit(zone::internet);
+    std::vector<ip_prefix> known_peers;
+    std::uint32_t capacity = 262144;        // read at start; a reload keeps the running table
+    std::uint8_t ipv4_prefix = 32;
+    std::uint8_t ipv6_prefix = 64;
+};
+
 struct policy {
     std::vector<service_def> services;   // enabled and disabled, in a stable order
     zone_defs zones;
     engine_settings engine;
+    sip_settings sip;
     std::vector<std::string> files;      // every file read (the top file first, then what it extends)
 };
 

@@ -5,13 +5,17 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "pbxgate/capture.hpp"
 #include "pbxgate/compiled_policy.hpp"
 
 namespace pbxgate {
+
+namespace protect { class sip_guard; }
 
 struct replay_tally {
     std::uint64_t packets = 0;  // IP packets judged
@@ -28,9 +32,28 @@ struct replay_tally {
 // Called for every judged packet, in capture order.
 using replay_observer = std::function<void(const captured_packet&, const packet_view&, const decision&)>;
 
-// Judge every packet of `capture` once, adding to `tally`.
+// One ban the SIP protection decided during a replay.
+struct replay_ban {
+    ip_prefix source;
+    std::string reason;          // scanner, auth_failures, request_rate
+    std::uint64_t index = 0;     // the packet that caused it (its frame number in its file)
+    std::uint32_t duration_s = 0;
+};
+
+// SIP protection during a replay: the engine's state machine on capture time. Packets from
+// a `pbx` address are the PBX's own (its responses are observed); the rest are inbound.
+// Reuse one across captures to carry the state from one file to the next.
+struct replay_sip {
+    std::vector<ip_prefix> pbx;
+    std::vector<replay_ban> bans;            // filled by replay_capture, in order
+    std::shared_ptr<protect::sip_guard> guard;  // made on first use from the policy's [sip]
+    std::shared_ptr<std::uint32_t> now;         // its clock: the latest capture time seen
+};
+
+// Judge every packet of `capture` once, adding to `tally`. With `sip`, the SIP protection
+// stage runs too (bans drop later packets, and `sip->bans` lists them).
 void replay_capture(const compiled_policy& policy, const capture_contents& capture, replay_tally& tally,
-                    const replay_observer& observe = {});
+                    const replay_observer& observe = {}, replay_sip* sip = nullptr);
 
 // Packets laid out back to back in one buffer, the way a receive ring holds them, so the
 // timing loop measures judging rather than pointer chasing across heap blocks.

@@ -50,6 +50,8 @@ inline constexpr std::string_view input_chain = "PBXGATE-INPUT";
 inline constexpr std::string_view forward_chain = "PBXGATE-FORWARD";
 std::string_view our_chain(placement p) noexcept;     // PBXGATE-INPUT or PBXGATE-FORWARD
 std::string_view hook_chain(placement p) noexcept;    // INPUT or FORWARD
+// Host placement with SIP protection: the chain in OUTPUT that queues the PBX's SIP responses.
+inline constexpr std::string_view sip_output_chain = "PBXGATE-OUTPUT";
 // The nft table: `table inet pbxgate` (or ip / ip6 for a single family).
 inline constexpr std::string_view nft_table_name = "pbxgate";
 

@@ -35,8 +35,13 @@ enum class reason : std::uint8_t {
     icmp_denied,           // ICMP type not needed by the stack (redirect, timestamp, ...)
     unsupported_protocol,  // not TCP, UDP or ICMP (SCTP, GRE, ESP, IP-in-IP...): default verdict
     malformed,             // truncated or inconsistent headers (see packet_view::error)
+    // SIP protection (appended: the numbering above is unchanged)
+    banned,                // the source is banned (any ban reason); dropped before the port policy
+    scanner,               // a request naming a known scanner: dropped, the source banned
+    request_rate,          // the request that crossed a request-rate tier: dropped, the source banned
+    auth_failures,         // the PBX's answer that completed an auth-failure ban (accepted: a response)
 };
-inline constexpr unsigned reason_count = 10;
+inline constexpr unsigned reason_count = 14;
 
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(zone z) noexcept;

@@ -58,6 +58,7 @@ capture_contents read_capture(const std::string& path) {
         pkt.ip.assign(frame + *offset, frame + header->caplen);
         pkt.wire_len = static_cast<std::uint32_t>(frame_len - *offset);
         pkt.index = index;
+        pkt.time_s = static_cast<std::int64_t>(header->ts.tv_sec);
         out.packets.push_back(std::move(pkt));
     }
     return out;

@@ -57,6 +57,10 @@ std::string because(const decision& d, const service_def* svc, const compiled_po
         case reason::fragment_follows: return "non-first fragment";
         case reason::unsupported_protocol: return "not TCP, UDP or ICMP";
         case reason::malformed: return "malformed packet";
+        case reason::banned: return "the source is banned by SIP protection";
+        case reason::scanner: return "a SIP request naming a known scanner";
+        case reason::request_rate: return "too many SIP requests from an untrusted source";
+        case reason::auth_failures: return "too many failed SIP authentications";
     }
     (void)cp;
     return "";

@@ -21,6 +21,7 @@ struct replay_options {
     std::string per_packet_path;
     unsigned passes = 7;
     bool json = false;
+    std::vector<std::string> pbx;  // --pbx: turns on the SIP protection stage
 };
 
 void write_counts_json(json_writer& j, const replay_tally& t, const compiled_policy& cp) {
@@ -88,6 +89,20 @@ int run_replay(const replay_options& o) {
         }
     }
 
+    std::unique_ptr<replay_sip> sip;
+    if (!o.pbx.empty()) {
+        sip = std::make_unique<replay_sip>();
+        for (const std::string& item : o.pbx) {
+            std::string err;
+            const auto p = parse_prefix(item, &err);
+            if (!p) {
+                std::fprintf(stderr, "pbxgate replay: --pbx '%s': %s\n", item.c_str(), err.c_str());
+                return exit_usage;
+            }
+            sip->pbx.push_back(*p);
+        }
+    }
+
     replay_tally tally;
     packet_arena arena;
     for (std::size_t f = 0; f < captures.size(); ++f) {
@@ -104,7 +119,7 @@ int run_replay(const replay_options& o) {
                 per_packet << j.str() << '\n';
             };
         }
-        replay_capture(*cp, captures[f], tally, observe);
+        replay_capture(*cp, captures[f], tally, observe, sip.get());
         for (const captured_packet& p : captures[f].packets) arena.add(p);
     }
     if (per_packet.is_open()) {
@@ -121,6 +136,14 @@ int run_replay(const replay_options& o) {
         j.begin_object().key("packets").value(tally.packets).key("accept").value(tally.accept);
         j.key("drop").value(tally.drop).key("skipped").value(tally.skipped);
         write_counts_json(j, tally, *cp);
+        if (sip) {
+            j.key("bans").begin_array();
+            for (const replay_ban& b : sip->bans) {
+                j.begin_object().key("source").value(to_string(b.source)).key("reason").value(b.reason);
+                j.key("index").value(b.index).key("duration_s").value(std::uint64_t{b.duration_s}).end_object();
+            }
+            j.end_array();
+        }
         j.key("ns_per_packet");
         if (tm.passes) j.value(tm.best_ns_per_packet);
         else j.null();
@@ -134,6 +157,12 @@ int run_replay(const replay_options& o) {
         std::printf("%s\n", j.str().c_str());
     } else {
         print_table(tally, *cp, tm);
+        if (sip) {
+            std::printf("\nSIP bans: %zu\n", sip->bans.size());
+            for (const replay_ban& b : sip->bans)
+                std::printf("  %s %s at packet %llu for %u s\n", to_string(b.source).c_str(), b.reason.c_str(),
+                            static_cast<unsigned long long>(b.index), b.duration_s);
+        }
     }
     return exit_ok;
 }
@@ -150,6 +179,10 @@ void register_replay_command(CLI::App& app, int& exit_code) {
                     "file, verdict, zone, service, reason");
     cmd->add_option("--passes", o->passes, "timing passes (best and median are reported)")->check(CLI::Range(1, 1000));
     cmd->add_flag("--json", o->json, "print one JSON object");
+    cmd->add_option("--pbx", o->pbx,
+                    "ADDR|PREFIX[,...]: the PBX's addresses; runs SIP protection on capture time (packets from "
+                    "these are the PBX's responses, the rest inbound); --json then lists \"bans\"")
+        ->delimiter(',');
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
 }
 

@@ -96,6 +96,9 @@ void register_run_command(CLI::App& app, int& exit_code) {
     cmd->add_flag("--no-strict-modes", c->no_strict_modes,
                   "accept policy files (and directories above them) that users other than root or the engine's "
                   "could write; for test trees only");
+    cmd->add_option("--state-dir", c->options.state_dir,
+                    "directory where SIP protection state (bans, registered and known sources) is saved "
+                    "and loaded at start (default /var/lib/pbxgate; \"\" keeps it in memory only)");
     cmd->add_flag("--check-only", c->check_only, "validate the policy and exit without opening anything");
     cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

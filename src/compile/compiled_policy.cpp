@@ -1,6 +1,7 @@
 // compile(): the policy turned into direct-indexed tables; classify(): the hot loop.
 #include "pbxgate/compiled_policy.hpp"
 
+#include <algorithm>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -98,6 +99,13 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
         ++c->active_count_;
         c->allowed_zones_[id] = s.allow;
         c->offload_[id] = s.offload;
+        if (p.sip.enabled) {
+            const auto named = [&](const std::vector<std::string>& list) {
+                return std::find(list.begin(), list.end(), s.name) != list.end();
+            };
+            if (named(p.sip.services)) c->sip_kind_[id] = sip_kind::readable;
+            else if (named(p.sip.encrypted_services)) c->sip_kind_[id] = sip_kind::encrypted;
+        }
         const auto mask = static_cast<unsigned>(s.proto);
         for (std::size_t t = 0; t < 2; ++t) {
             if (!(mask & (1u << t))) continue;  // proto_mask bit 0 = tcp, bit 1 = udp, as the tables

@@ -52,4 +52,26 @@ std::string format_drop(const drop_record& r, std::string_view service_name) {
     return line + ")";
 }
 
+std::string format_ban(const protect::ban_event& e) {
+    std::string line = std::string(e.monitor ? "would ban " : "ban ") + to_string(e.source) + " reason " +
+                       std::string(protect::to_string(e.why)) + " (";
+    switch (e.why) {
+        case protect::ban_reason::scanner:
+            line += "scanner signature \"" + std::string(e.evidence.data()) + "\"";
+            break;
+        case protect::ban_reason::auth_failures:
+            line += std::to_string(e.count) + " failures in " + std::to_string(e.window_s) + " s, last status " +
+                    std::to_string(e.status);
+            break;
+        case protect::ban_reason::request_rate:
+            line += std::to_string(e.count) + " requests in " + std::to_string(e.window_s) + " s";
+            break;
+        default:
+            line += "admin";
+    }
+    line += ") for ";
+    line += e.duration_s == 0 ? std::string("ever") : std::to_string(e.duration_s) + " s";
+    return line;
+}
+
 }  // namespace pbxgate

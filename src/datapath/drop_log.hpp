@@ -14,12 +14,13 @@
 
 #include "pbxgate/packet.hpp"
 #include "pbxgate/verdict.hpp"
+#include "protect/sip_guard.hpp"
 
 namespace pbxgate {
 
-// What a ring record reports: a dropped flow, or (so that the worker never logs itself)
-// a socket overrun of its queue.
-enum class record_kind : std::uint8_t { drop, queue_overrun };
+// What a ring record reports: a dropped flow, a SIP ban (one line per ban, never rate-limited
+// away), or a socket overrun of its queue; the worker never logs itself.
+enum class record_kind : std::uint8_t { drop, ban, queue_overrun };
 
 struct drop_record {
     record_kind kind = record_kind::drop;
@@ -34,6 +35,7 @@ struct drop_record {
     service_id service = no_service_id;
     bool monitor = false;             // "would drop": the engine accepted it anyway
     parse_error error = parse_error::none;
+    protect::ban_event ban;           // ban: source, reason, evidence, duration
 };
 
 // Single producer (one worker), single consumer (the main thread).
@@ -63,5 +65,7 @@ private:
 
 // "udp 203.0.113.5:40000 -> 192.0.2.1:22 zone internet service ssh: drop (zone_not_allowed)"
 std::string format_drop(const drop_record& r, std::string_view service_name);
+// "ban 203.0.113.9/32 reason scanner (user-agent "friendly-scanner") for 86400 s"
+std::string format_ban(const protect::ban_event& e);
 
 }  // namespace pbxgate

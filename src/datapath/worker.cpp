@@ -25,7 +25,35 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     for (const received_packet& rp : burst) {
         packet_view view;
         parse_ip_packet(rp.data, rp.captured_len, rp.wire_len, view);
-        const decision d = policy.classify(view, rp.meta);
+        decision d = policy.classify(view, rp.meta);
+        // SIP protection: SIP-port packets only (a port-table lookup decided that), so the
+        // RTP path pays one predictable branch.
+        const bool outbound = view.has_ports && protect::leaves_pbx(policy, view, rp.hook);
+        if (settings_.guard != nullptr && view.has_ports &&
+            (outbound || policy.sip_kind_of(d.service) != compiled_policy::sip_kind::none)) {
+            protect::sip_stage_input in;
+            in.view = &view;
+            in.outbound = outbound;
+            in.monitor = monitor;
+            in.now = protect::sip_guard::monotonic_now();
+            const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_);
+            if (o.banned_now) {
+                drop_record rec;
+                rec.src = view.src;
+                rec.dst = view.dst;
+                rec.sport = view.sport;
+                rec.dport = view.dport;
+                rec.protocol = view.protocol;
+                rec.from = d.from;
+                rec.why = d.why;
+                rec.service = d.service;
+                rec.monitor = monitor;
+                rec.generation = pub.generation;
+                rec.kind = record_kind::ban;
+                rec.ban = o.event;
+                if (!drops_.push(rec)) bump(counters_.drop_log_overflow);
+            }
+        }
         const verdict given = monitor ? verdict::accept : d.action;
         counters_.count(d, given, rp.wire_len);
         if (d.action == verdict::drop) {

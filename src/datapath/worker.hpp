@@ -11,6 +11,7 @@
 #include "datapath/counters.hpp"
 #include "datapath/drop_log.hpp"
 #include "offload/offload_decider.hpp"
+#include "protect/sip_stage.hpp"
 #include "queue/queue_backend.hpp"
 #include "reload/policy_slot.hpp"
 
@@ -21,6 +22,7 @@ struct worker_settings {
     std::chrono::milliseconds poll{100};  // longest wait in receive, so a stop is seen quickly
     // Receive errors in a row back off from min_backoff, doubling up to `poll`.
     std::chrono::milliseconds min_backoff{1};
+    protect::sip_guard* guard = nullptr;  // SIP protection state shared by all workers (none: off)
 };
 
 class worker {
@@ -43,6 +45,7 @@ public:
     worker_counters& counters() noexcept { return counters_; }
     const worker_counters& counters() const noexcept { return counters_; }
     drop_ring& drops() noexcept { return drops_; }
+    const protect::sip_counters& sip_counters() const noexcept { return sip_; }
 
 private:
     // Offers a queue_overrun record when the backend counted new ENOBUFS, at most once a second.
@@ -58,6 +61,7 @@ private:
     offload_decider offload_;
     std::uint64_t overruns_reported_ = 0;
     std::uint64_t overrun_reported_s_ = 0;
+    protect::sip_counters sip_;
 };
 
 }  // namespace pbxgate

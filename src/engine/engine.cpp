@@ -108,7 +108,7 @@ public:
     engine(const run_options& o, std::unique_ptr<const compiled_policy> initial, file_reader read)
         : options_(o), read_(std::move(read)), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {
         control::register_ban_commands(
-            commands_, [this] { return bans_; }, unix_now);
+            commands_, [this]() -> protect::ban_admin* { return guard_.get(); }, unix_now);
     }
 
     void start(const backend_factory& make_backend) {
@@ -123,8 +123,13 @@ public:
             spdlog::info("privileges dropped: uid {}, gid {}, capabilities effective {:#x} permitted {:#x}, no_new_privs {}",
                          p.uid, p.gid, p.effective, p.permitted, p.no_new_privs ? "on" : "off");
         }
+        // The SIP protection table outlives policy reloads (its capacity is read once, here).
+        const sip_settings& sip = pub->policy->source().sip;
+        guard_ = std::make_unique<protect::sip_guard>(sip.capacity, sip.ipv4_prefix, sip.ipv6_prefix);
+        load_sip_state();
         worker_settings ws;
         ws.mode = options_.mode;
+        ws.guard = guard_.get();
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
@@ -141,7 +146,8 @@ public:
         std::vector<const worker_counters*> counters;
         for (auto& w : workers_) counters.push_back(&w->counters());
         prefilter_.apply_blocked(pub->policy->source(), options_.mode.value_or(eng.mode) == engine_mode::monitor);
-        prefilter_.set_ban_source(options_.bans);
+        prefilter_.set_ban_source(guard_.get());
+        observer_.set_sip_source([this] { return sip_snapshot(); });
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
     }
@@ -152,6 +158,57 @@ public:
         for (auto& t : threads_) t.join();
         threads_.clear();
         drain_drop_log();
+        save_sip_state();
+    }
+
+    // Summed over the workers (relaxed reads) plus a scan of the source table: metrics thread.
+    sip_metrics sip_snapshot() const {
+        sip_metrics m;
+        if (!guard_) return m;
+        m.present = true;
+        constexpr auto r = std::memory_order_relaxed;
+        for (const auto& w : workers_) {
+            const protect::sip_counters& c = w->sip_counters();
+            for (unsigned i = 0; i < m.requests.size(); ++i)
+                for (unsigned z = 0; z < m.requests[i].size(); ++z) m.requests[i][z] += c.requests[i][z].load(r);
+            for (unsigned i = 0; i < m.responses.size(); ++i) m.responses[i] += c.responses[i].load(r);
+            for (unsigned i = 0; i < m.bans.size(); ++i) m.bans[i] += c.bans[i].load(r);
+            m.malformed += c.malformed_sip.load(r);
+            m.connection_attempts += c.connection_attempts.load(r);
+            m.retransmissions += c.retransmissions.load(r);
+            m.keepalives += c.keepalives.load(r);
+        }
+        const auto g = guard_->count(protect::sip_guard::monotonic_now());
+        m.banned = g.banned;
+        m.registered = g.registered;
+        m.known = g.known;
+        m.tracked = g.tracked;
+        m.evictions = guard_->evictions();
+        m.untracked = guard_->untracked();
+        return m;
+    }
+
+    // The admin side of the ban table (control socket, kernel set sync): control thread only.
+    protect::ban_admin* bans() noexcept { return guard_.get(); }
+
+    std::string sip_state_path() const {
+        return options_.state_dir.empty() ? std::string() : options_.state_dir + "/sip-state";
+    }
+
+    void load_sip_state() {
+        const std::string path = sip_state_path();
+        if (path.empty() || !guard_) return;
+        const std::string err = guard_->load(path, unix_now());
+        if (!err.empty()) spdlog::warn("SIP state {}: {}", path, err);
+        else spdlog::info("SIP state loaded from {}", path);
+    }
+
+    // Called at stop and once a minute: a crash loses at most a minute of bans.
+    void save_sip_state() {
+        const std::string path = sip_state_path();
+        if (path.empty() || !guard_) return;
+        if (const std::string err = guard_->save(path, unix_now()); !err.empty())
+            spdlog::error("SIP state: {}", err);
     }
 
     // Before the pid file appears, so `pbxgate reload` always finds a status beside it.
@@ -229,6 +286,10 @@ public:
                     spdlog::warn("nfqueue {}: socket receive buffer overran (ENOBUFS, {} so far): the kernel could not "
                                  "queue some packets and {} them; verdict faster or raise queue_maxlen",
                                  options_.queues[i], rec.overruns, overflow_accept_ ? "accepted" : "dropped");
+                    continue;
+                }
+                if (rec.kind == record_kind::ban) {  // one line per ban, never rate-limited away
+                    spdlog::warn("{}", format_ban(rec.ban));
                     continue;
                 }
                 if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
@@ -312,14 +373,12 @@ private:
     std::unique_ptr<file_watcher> watcher_;
     std::string status_path_;
     reload_status status_;
-    // The ban table `pbxgate bans` works on; null until SIP protection provides one (the
-    // bans.* commands then answer "SIP protection not enabled").
-    protect::ban_admin* bans_ = nullptr;
     // What the control socket answers: bans.* here; another module adds its commands
     // ("media.explain"...) to this registry in the constructor.
     control::command_registry commands_;
     std::unique_ptr<control::control_server> control_;
     kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
+    std::unique_ptr<protect::sip_guard> guard_;  // before observer_: outlives the workers' readers
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 
@@ -381,6 +440,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
     using clock = std::chrono::steady_clock;
     std::optional<clock::time_point> next_report;
     if (options.stats_interval.count() > 0) next_report = clock::now() + options.stats_interval;
+    clock::time_point next_state_save = clock::now() + std::chrono::seconds(60);
     bool running = true;
     std::vector<pollfd> fds;
     while (running) {
@@ -414,6 +474,10 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
         if (ctl) ctl->service(fds, now);
         e->drain_drop_log();
         e->tick();
+        if (clock::now() >= next_state_save) {
+            e->save_sip_state();
+            next_state_save = clock::now() + std::chrono::seconds(60);
+        }
         if (next_report && clock::now() >= *next_report) {
             e->report();
             *next_report += options.stats_interval;

@@ -39,9 +39,9 @@ struct run_options {
     // Refuse policy files (and directories above them) that someone other than root or the
     // engine's user could write (reload/strict_modes.hpp), at start and at every reload.
     bool strict_modes = true;
-    // The ban table the kernel ban sets mirror (protect/ban_set_sync.hpp); nullptr: none.
-    // Read on the main thread only.
-    const protect::ban_admin* bans = nullptr;
+    // SIP protection state (bans, registered and known sources) is saved here and loaded at
+    // start; empty: not saved.
+    std::string state_dir = "/var/lib/pbxgate";
 };
 
 // Makes the backend for one queue. Throws (with a message an admin can act on) when the

@@ -84,6 +84,7 @@ void engine_observer::remember_names(const published_policy& pub) {
 metrics_snapshot engine_observer::snapshot() const {
     metrics_snapshot m;
     m.status.counters = sum_counters(counters_);
+    if (sip_source_) m.sip = sip_source_();
     {
         std::lock_guard lock(names_mutex_);
         m.service_names = names_;

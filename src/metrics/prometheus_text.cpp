@@ -1,5 +1,8 @@
 #include "metrics/prometheus_text.hpp"
 
+#include "protect/source_table.hpp"
+#include "sip/sip_message.hpp"
+
 #include <cstdio>
 #include <string_view>
 
@@ -173,6 +176,42 @@ std::string format_prometheus(const metrics_snapshot& m) {
     x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, s.last_reload_success_unix);
     x.family("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.");
     x.sample("pbxgate_start_time_seconds", {}, m.start_time_unix);
+    if (m.sip.present) {
+        const sip_metrics& sm = m.sip;
+        x.family("pbxgate_sip_requests_total", "counter", "SIP requests read, by method and source zone.");
+        for (unsigned meth = 0; meth < sip::method_count; ++meth)
+            for (unsigned z = 0; z < zone_count; ++z)
+                x.sample("pbxgate_sip_requests_total",
+                         {"method", sip::to_string(static_cast<sip::method>(meth)), "zone", to_string(static_cast<zone>(z))},
+                         sm.requests[meth][z]);
+        x.family("pbxgate_sip_responses_total", "counter", "SIP responses seen, by status class (1xx..6xx).");
+        for (unsigned k = 1; k <= 6; ++k)
+            x.sample("pbxgate_sip_responses_total", {"class", std::to_string(k) + "xx"}, sm.responses[k]);
+        x.family("pbxgate_sip_bans_total", "counter", "Sources banned by SIP protection, by reason.");
+        for (unsigned r = 1; r < protect::ban_reason_count; ++r)
+            x.sample("pbxgate_sip_bans_total", {"reason", protect::to_string(static_cast<protect::ban_reason>(r))},
+                     sm.bans[r]);
+        x.family("pbxgate_sip_malformed_total", "counter",
+                 "Packets on a SIP port that are not SIP (malformed_sip): judged by the port policy.");
+        x.sample("pbxgate_sip_malformed_total", {}, sm.malformed);
+        x.family("pbxgate_sip_connection_attempts_total", "counter", "TCP SYNs to the encrypted SIP services.");
+        x.sample("pbxgate_sip_connection_attempts_total", {}, sm.connection_attempts);
+        x.family("pbxgate_sip_retransmissions_total", "counter", "SIP requests seen again (not counted for rate).");
+        x.sample("pbxgate_sip_retransmissions_total", {}, sm.retransmissions);
+        x.family("pbxgate_sip_keepalives_total", "counter", "CRLF keepalives on SIP ports.");
+        x.sample("pbxgate_sip_keepalives_total", {}, sm.keepalives);
+        x.family("pbxgate_sip_sources", "gauge", "Sources in the SIP state table, by state.");
+        x.sample("pbxgate_sip_sources", {"state", "banned"}, sm.banned);
+        x.sample("pbxgate_sip_sources", {"state", "registered"}, sm.registered);
+        x.sample("pbxgate_sip_sources", {"state", "known"}, sm.known);
+        x.sample("pbxgate_sip_sources", {"state", "tracked"}, sm.tracked);
+        x.family("pbxgate_sip_evictions_total", "counter",
+                 "Quiet unknown sources evicted from the full SIP state table.");
+        x.sample("pbxgate_sip_evictions_total", {}, sm.evictions);
+        x.family("pbxgate_sip_untracked_total", "counter",
+                 "New sources not tracked because their table neighbourhood held only banned or trusted ones.");
+        x.sample("pbxgate_sip_untracked_total", {}, sm.untracked);
+    }
     x.family("pbxgate_build_info", "gauge", "Always 1; the version is the label.");
     x.sample("pbxgate_build_info", {"version", PBXGATE_VERSION}, std::uint64_t{1});
     return x.take();

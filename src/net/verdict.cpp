@@ -9,7 +9,8 @@ constexpr std::array<std::string_view, zone_count> zone_names{"internet", "lan",
                                                              "blocked"};
 constexpr std::array<std::string_view, reason_count> reason_names{
     "allowed", "icmp_allowed", "fragment_follows", "not_protected", "blocked",
-    "zone_not_allowed", "no_service", "icmp_denied", "unsupported_protocol", "malformed"};
+    "zone_not_allowed", "no_service", "icmp_denied", "unsupported_protocol", "malformed",
+    "banned", "scanner", "request_rate", "auth_failures"};
 }  // namespace
 
 std::string_view to_string(verdict v) noexcept { return v == verdict::accept ? "accept" : "drop"; }

@@ -215,6 +215,126 @@ void apply_engine(const toml::table& engine, const std::string& file, policy_dra
     }
 }
 
+std::optional<std::vector<std::string>> read_string_list(const toml::node& node, const value_context& ctx) {
+    const auto* arr = node.as_array();
+    if (!arr) {
+        ctx.diag.error(ctx.at(node), ctx.what + " must be an array of strings, not " + std::string(type_phrase(node)));
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (const toml::node& item : *arr) {
+        auto v = read_string(item, ctx);
+        if (!v) {
+            ok = false;
+            continue;
+        }
+        if (v->empty()) {
+            ctx.diag.error(ctx.at(item), ctx.what + ": an empty string would match everything");
+            ok = false;
+            continue;
+        }
+        out.push_back(std::move(*v));
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+// rate_tiers = [ { requests = 10, window = 60, ban = 600 }, ... ] (at most three tiers).
+std::optional<std::vector<sip_rate_tier>> read_rate_tiers(const toml::node& node, const value_context& ctx) {
+    const auto* arr = node.as_array();
+    if (!arr || arr->empty() || arr->size() > 3) {
+        ctx.diag.error(ctx.at(node), ctx.what + " must be an array of one to three tables "
+                                                "{ requests = N, window = SECONDS, ban = SECONDS }");
+        return std::nullopt;
+    }
+    std::vector<sip_rate_tier> out;
+    bool ok = true;
+    for (const toml::node& item : *arr) {
+        const auto* t = item.as_table();
+        if (!t) {
+            ctx.diag.error(ctx.at(item), ctx.what + ": each tier must be a table, not " + std::string(type_phrase(item)));
+            ok = false;
+            continue;
+        }
+        if (!check_known_keys(*t, {"requests", "window", "ban"}, "a tier of sip.rate_tiers", ctx.file, ctx.diag)) {
+            ok = false;
+            continue;
+        }
+        sip_rate_tier tier;
+        const std::pair<const char*, std::uint32_t*> keys[] = {
+            {"requests", &tier.requests}, {"window", &tier.window_s}, {"ban", &tier.ban_s}};
+        for (const auto& [k, target] : keys) {
+            const auto* v = t->get(k);
+            if (!v) {
+                ctx.diag.error(ctx.at(item), ctx.what + ": a tier needs `" + std::string(k) + "`");
+                ok = false;
+                continue;
+            }
+            const value_context c{ctx.file, ctx.diag, ctx.what + "." + k};
+            if (const auto n = read_uint(*v, 1, 31536000, c)) *target = *n;
+            else ok = false;
+        }
+        out.push_back(tier);
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+void apply_sip(const toml::table& sip, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(sip,
+                     {"enabled", "services", "encrypted_services", "scanners", "use_extra_scanners", "extra_scanners",
+                      "allow_agents", "scanner_ban", "auth_failures", "auth_window", "auth_ban", "auth_repeat_factor",
+                      "auth_ban_max", "rate_tiers", "registered_min", "known_for", "protect_zones", "known_peers",
+                      "capacity", "ipv4_prefix", "ipv6_prefix"},
+                     "[sip]", file, diag);
+    sip_settings& s = draft.sip;
+    constexpr std::uint32_t year = 31536000;
+    for (auto&& [key, node] : sip) {
+        const std::string_view name = key.str();
+        const value_context ctx{file, diag, "sip." + std::string(name)};
+        if (name == "enabled" || name == "use_extra_scanners") {
+            if (const auto v = read_bool(node, ctx)) (name == "enabled" ? s.enabled : s.use_extra_scanners) = *v;
+        } else if (name == "services" || name == "encrypted_services") {
+            auto v = read_string_list(node, ctx);
+            if (!v) continue;
+            for (const std::string& n : *v) draft.sip_service_refs.emplace_back(n, ctx.at(node));
+            (name == "services" ? s.services : s.encrypted_services) = std::move(*v);
+        } else if (name == "scanners" || name == "extra_scanners" || name == "allow_agents") {
+            auto v = read_string_list(node, ctx);
+            if (!v) continue;
+            (name == "scanners" ? s.scanners : name == "extra_scanners" ? s.extra_scanners : s.allow_agents) =
+                std::move(*v);
+        } else if (name == "scanner_ban" || name == "auth_ban" || name == "auth_ban_max" || name == "auth_window" ||
+                   name == "registered_min" || name == "known_for") {
+            const auto v = read_uint(node, 1, year, ctx);
+            if (!v) continue;
+            (name == "scanner_ban"      ? s.scanner_ban_s
+             : name == "auth_ban"       ? s.auth_ban_s
+             : name == "auth_ban_max"   ? s.auth_ban_max_s
+             : name == "auth_window"    ? s.auth_window_s
+             : name == "registered_min" ? s.registered_min_s
+                                        : s.known_s) = *v;
+        } else if (name == "auth_failures") {
+            if (const auto v = read_uint(node, 1, 1000, ctx)) s.auth_failures = *v;
+        } else if (name == "auth_repeat_factor") {
+            if (const auto v = read_uint(node, 1, 100, ctx)) s.auth_repeat_factor = *v;
+        } else if (name == "rate_tiers") {
+            if (auto v = read_rate_tiers(node, ctx)) s.rate_tiers = std::move(*v);
+        } else if (name == "protect_zones") {
+            if (const auto v = read_zone_list(node, ctx)) s.protect_zones = *v;
+        } else if (name == "known_peers") {
+            if (auto v = read_prefix_list(node, ctx)) s.known_peers = std::move(*v);
+        } else if (name == "capacity") {
+            if (const auto v = read_uint(node, 1024, 16777216, ctx)) s.capacity = *v;
+        } else if (name == "ipv4_prefix") {
+            if (const auto v = read_uint(node, 16, 32, ctx)) s.ipv4_prefix = static_cast<std::uint8_t>(*v);
+        } else if (name == "ipv6_prefix") {
+            if (const auto v = read_uint(node, 32, 64, ctx)) s.ipv6_prefix = static_cast<std::uint8_t>(*v);
+        }
+    }
+}
+
 }  // namespace
 
 bool valid_service_name(std::string_view name) noexcept {
@@ -225,7 +345,7 @@ bool valid_service_name(std::string_view name) noexcept {
 
 void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
                        diagnostics& diag) {
-    check_known_keys(root, {"extends", "zones", "services", "engine"}, "the top level", file, diag);
+    check_known_keys(root, {"extends", "zones", "services", "engine", "sip"}, "the top level", file, diag);
     if (const auto* node = root.get("zones"))
         if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
     if (const auto* node = root.get("services"))
@@ -234,6 +354,8 @@ void apply_policy_file(const toml::table& root, const std::string& file, unsigne
     if (const auto* node = root.get("engine"))
         if (const auto* engine = as_table_or_report(*node, "[engine]", file, diag))
             apply_engine(*engine, file, draft, diag);
+    if (const auto* node = root.get("sip"))
+        if (const auto* sip = as_table_or_report(*node, "[sip]", file, diag)) apply_sip(*sip, file, draft, diag);
 }
 
 }  // namespace pbxgate::policy_detail

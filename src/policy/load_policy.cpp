@@ -173,6 +173,7 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
     for (auto& s : draft.services) p.services.push_back(std::move(s.def));
     p.zones = std::move(draft.zones);
     p.engine = std::move(draft.engine);
+    p.sip = std::move(draft.sip);
     for (auto& f : chain.files) p.files.push_back(std::move(f.path));
     result.value = std::move(p);
     return result;

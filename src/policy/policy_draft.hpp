@@ -35,6 +35,9 @@ struct policy_draft {
     std::vector<service_draft> services;  // base order, then new services in file order
     zone_defs zones;
     engine_settings engine;
+    sip_settings sip;
+    // Where each [sip] service list named a service, to report a name no service has.
+    std::vector<std::pair<std::string, source_location>> sip_service_refs;
     source_location placement_at;  // the `placement` key that set engine.place
     bool protected_broken = false;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "protect/sip_stage.hpp"
 #include "util/thread_clock.hpp"
 
 namespace pbxgate {
@@ -16,13 +17,34 @@ void replay_tally::add(const decision& d) noexcept {
 }
 
 void replay_capture(const compiled_policy& policy, const capture_contents& capture, replay_tally& tally,
-                    const replay_observer& observe) {
+                    const replay_observer& observe, replay_sip* sip) {
     tally.skipped += capture.skipped;
     const packet_meta inbound{};  // offline: no interface, so localhost means a loopback source
+    if (sip != nullptr && !sip->guard) {
+        const sip_settings& s = policy.source().sip;
+        sip->now = std::make_shared<std::uint32_t>(1);
+        sip->guard = std::make_shared<protect::sip_guard>(s.capacity, s.ipv4_prefix, s.ipv6_prefix,
+                                                          [clock = sip->now] { return *clock; });
+    }
+    protect::sip_counters counters;
     for (const captured_packet& p : capture.packets) {
         packet_view view;
         parse_ip_packet(p.ip.data(), p.ip.size(), p.wire_len, view);
-        const decision d = policy.classify(view, inbound);
+        decision d = policy.classify(view, inbound);
+        if (sip != nullptr && view.ok()) {
+            // Capture time is the clock (never 0, never backwards: some captures jump).
+            const auto t = p.time_s > 0 ? static_cast<protect::seconds_t>(p.time_s) : 1;
+            if (t > *sip->now) *sip->now = t;
+            protect::sip_stage_input in;
+            in.view = &view;
+            in.now = *sip->now;
+            for (const ip_prefix& pbx : sip->pbx)
+                if (pbx.contains(view.src.unmapped())) in.outbound = true;
+            const protect::guard_outcome o = protect::sip_stage(policy, *sip->guard, in, d, counters);
+            if (o.banned_now)
+                sip->bans.push_back({o.event.source, std::string(protect::to_string(o.event.why)), p.index,
+                                     o.event.duration_s});
+        }
         tally.add(d);
         if (observe) observe(p, view, d);
     }

@@ -13,14 +13,14 @@ namespace {
 using rules_detail::hex_mark;
 using rules_detail::rule_plan;
 
-std::string nfqueue_target(const rule_plan& plan) {
+std::string nfqueue_target(const rule_plan& plan, bool always_bypass = false) {
     std::string t = "-j NFQUEUE";
     if (plan.queues.single()) {
         t += " --queue-num " + std::to_string(plan.queues.first);
     } else {
         t += " --queue-balance " + std::to_string(plan.queues.first) + ":" + std::to_string(plan.queues.last);
     }
-    if (plan.fail == fail_mode::open) t += " --queue-bypass";
+    if (plan.fail == fail_mode::open || always_bypass) t += " --queue-bypass";
     if (plan.cpu_fanout) t += " --queue-cpu-fanout";
     return t;
 }
@@ -63,6 +63,22 @@ std::string prefilter_rules(const rule_plan& plan, ip_family fam, const std::str
     return out;
 }
 
+std::string port_text(const port_range& r) {
+    return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + ":" + std::to_string(r.last);
+}
+
+// SIP responses leaving the PBX (replies on connections its peers opened), queued so the
+// engine learns authentication outcomes; always with --queue-bypass, since the engine only
+// observes them and a stopped engine must not silence the PBX. `match` selects the PBX
+// (empty on a host, "-s PREFIX " on a router).
+std::string sip_response_rules(const rule_plan& plan, const std::string& add, const std::string& match) {
+    std::string out;
+    for (const auto& [proto, r] : plan.sip_response_ports)
+        out += add + match + "-p " + proto + " --sport " + port_text(r) + " -m conntrack --ctdir REPLY " +
+               nfqueue_target(plan, true) + "\n";
+    return out;
+}
+
 std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& chain) {
     const std::string add = "-A " + chain + " ";
     const std::string queue = nfqueue_target(plan);
@@ -82,6 +98,11 @@ std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& 
         out += std::string("# No ") + (fam == ip_family::v4 ? "IPv4" : "IPv6") +
                " protected address in the policy: this chain queues nothing.\n";
         return out;
+    }
+    if (!plan.sip_response_ports.empty()) {
+        out += "# SIP responses of the protected PBX, queued for SIP protection (observed, always\n"
+               "# accepted; bypass whatever the fail mode).\n";
+        for (const auto& p : guarded) out += sip_response_rules(plan, add, "-s " + to_string(p) + " ");
     }
     out += "# Replies to connections the protected hosts opened are accepted before the queue:\n"
            "# the engine cannot see conntrack state.\n";
@@ -108,8 +129,18 @@ rules_output iptables_restore_text(const policy& pol, const rules_options& opt, 
     out += rules_detail::queue_spreading_comment(*plan);
     out += "*filter\n";
     out += ":" + chain + " - [0:0]\n";
+    const bool sip_output = plan->place == placement::host && !plan->sip_response_ports.empty();
+    if (sip_output) out += ":" + std::string(sip_output_chain) + " - [0:0]\n";
     out += "-F " + chain + "\n";
     out += chain_body(*plan, fam, chain);
+    if (sip_output) {
+        // A second chain, jumped to from OUTPUT (scripts/pbxgate-rules adds the jump).
+        out += "# SIP responses leaving this PBX, queued for SIP protection: observed, always\n"
+               "# accepted, with --queue-bypass whatever the fail mode. Jump: -I OUTPUT 1 -j " +
+               std::string(sip_output_chain) + "\n";
+        out += "-F " + std::string(sip_output_chain) + "\n";
+        out += sip_response_rules(*plan, "-A " + std::string(sip_output_chain) + " ", "");
+    }
     out += "COMMIT\n";
     return {out, {}};
 }

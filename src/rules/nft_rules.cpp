@@ -12,12 +12,12 @@ namespace {
 
 using rules_detail::rule_plan;
 
-std::string queue_statement(const rule_plan& plan) {
+std::string queue_statement(const rule_plan& plan, bool always_bypass = false) {
     std::string s = "queue num " + std::to_string(plan.queues.first);
     if (!plan.queues.single()) s += "-" + std::to_string(plan.queues.last);
     std::string flags;
     if (plan.cpu_fanout) flags = "fanout";
-    if (plan.fail == fail_mode::open) flags += flags.empty() ? "bypass" : ",bypass";
+    if (plan.fail == fail_mode::open || always_bypass) flags += flags.empty() ? "bypass" : ",bypass";
     if (!flags.empty()) s += " " + flags;
     return s;
 }
@@ -40,6 +40,19 @@ const char* table_family(rules_family f) noexcept {
     return "inet";
 }
 
+// SIP responses leaving the PBX: queued for SIP protection, observed and always accepted,
+// with bypass whatever the fail mode. `match` selects the PBX on a router ("ip saddr {..} ").
+std::string sip_response_rules(const rule_plan& plan, const std::string& match) {
+    std::string out;
+    for (const auto& [proto, r] : plan.sip_response_ports) {
+        const std::string ports = r.first == r.last ? std::to_string(r.first)
+                                                    : std::to_string(r.first) + "-" + std::to_string(r.last);
+        out += "\t\t" + match + "ct direction reply " + proto + " sport " + ports + " " + queue_statement(plan, true) +
+               "\n";
+    }
+    return out;
+}
+
 std::string router_rules(const rule_plan& plan, rules_family family) {
     struct selector { ip_family fam; const char* match; };
     std::vector<selector> selectors;
@@ -49,6 +62,12 @@ std::string router_rules(const rule_plan& plan, rules_family family) {
     for (const auto& sel : selectors) {
         const auto& guarded = plan.protected_of(sel.fam);
         if (guarded.empty()) continue;
+        std::string saddr(sel.match);
+        saddr.replace(saddr.find("daddr"), 5, "saddr");
+        if (!plan.sip_response_ports.empty()) {
+            accept += "\t\t# SIP responses of the protected PBX: queued for SIP protection (observed).\n";
+            accept += sip_response_rules(plan, saddr + address_set(guarded) + " ");
+        }
         accept += "\t\t" + std::string(sel.match) + address_set(guarded) + " ct direction reply accept\n";
         queue += "\t\t" + std::string(sel.match) + address_set(guarded) + " " + queue_statement(plan) + "\n";
     }
@@ -159,7 +178,15 @@ rules_output nft_script(const policy& pol, const rules_options& opt) {
     } else {
         out += router_rules(*plan, opt.family);
     }
-    out += "\t}\n}\n";
+    out += "\t}\n";
+    if (host && !plan->sip_response_ports.empty()) {
+        out += "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n";
+        out += "\t\t# SIP responses leaving this PBX: queued for SIP protection, observed and always\n"
+               "\t\t# accepted (bypass whatever the fail mode).\n";
+        out += sip_response_rules(*plan, "");
+        out += "\t}\n";
+    }
+    out += "}\n";
     return {out, {}};
 }
 

@@ -1,5 +1,6 @@
 #include "rules/rule_plan.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace pbxgate::rules_detail {
@@ -57,6 +58,17 @@ std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, 
         if (!plan.offload) {
             error = "engine.mark_mask needs at least two bits for flow offload";
             return std::nullopt;
+        }
+    }
+    if (pol.sip.enabled) {
+        for (const auto& svc : pol.services) {
+            if (!svc.enabled) continue;
+            if (std::find(pol.sip.services.begin(), pol.sip.services.end(), svc.name) == pol.sip.services.end()) continue;
+            const auto mask = static_cast<unsigned>(svc.proto);
+            for (const port_range& r : svc.ports) {
+                if (mask & 2u) plan.sip_response_ports.emplace_back("udp", r);
+                if (mask & 1u) plan.sip_response_ports.emplace_back("tcp", r);
+            }
         }
     }
     if (plan.place == placement::router) {

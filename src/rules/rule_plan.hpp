@@ -23,6 +23,9 @@ struct rule_plan {
     std::string source;                   // the policy file, for the header comment
     // Flow offload: set when a service offloads (engine.mark_mask).
     std::optional<offload_marks> offload;
+    // SIP protection: the source ports of the PBX's SIP responses ([sip] services), queued
+    // leaving the PBX (always with bypass: the engine only observes them). Empty: none.
+    std::vector<std::pair<const char*, port_range>> sip_response_ports;  // ("udp"|"tcp", ports)
 
     const std::vector<ip_prefix>& protected_of(ip_family f) const noexcept {
         return f == ip_family::v4 ? protected_v4 : protected_v6;
