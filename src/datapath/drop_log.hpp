@@ -34,6 +34,7 @@ struct drop_record {
     reason why = reason::no_service;
     service_id service = no_service_id;
     bool monitor = false;             // "would drop": the engine accepted it anyway
+    std::uint64_t generation = 0;     // which policy judged it (service ids are per generation)
     parse_error error = parse_error::none;
     protect::ban_event ban;           // ban: source, reason, evidence, duration
 };

@@ -15,6 +15,22 @@ std::uint64_t coarse_seconds() noexcept {
     return static_cast<std::uint64_t>(ts.tv_sec);
 }
 
+drop_record record_of(const packet_view& view, const decision& d, bool monitor, std::uint64_t generation) noexcept {
+    drop_record rec;
+    rec.src = view.src;
+    rec.dst = view.dst;
+    rec.sport = view.sport;
+    rec.dport = view.dport;
+    rec.protocol = view.protocol;
+    rec.from = d.from;
+    rec.why = d.why;
+    rec.service = d.service;
+    rec.monitor = monitor;
+    rec.generation = generation;
+    rec.error = view.error;
+    return rec;
+}
+
 }  // namespace
 
 void worker::judge_burst(std::span<const received_packet> burst, const published_policy& pub) noexcept {
@@ -38,17 +54,7 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             in.now = protect::sip_guard::monotonic_now();
             const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_);
             if (o.banned_now) {
-                drop_record rec;
-                rec.src = view.src;
-                rec.dst = view.dst;
-                rec.sport = view.sport;
-                rec.dport = view.dport;
-                rec.protocol = view.protocol;
-                rec.from = d.from;
-                rec.why = d.why;
-                rec.service = d.service;
-                rec.monitor = monitor;
-                rec.generation = pub.generation;
+                drop_record rec = record_of(view, d, monitor, pub.generation);
                 rec.kind = record_kind::ban;
                 rec.ban = o.event;
                 if (!drops_.push(rec)) bump(counters_.drop_log_overflow);
@@ -57,17 +63,7 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
         const verdict given = monitor ? verdict::accept : d.action;
         counters_.count(d, given, rp.wire_len);
         if (d.action == verdict::drop) {
-            drop_record rec;
-            rec.src = view.src;
-            rec.dst = view.dst;
-            rec.sport = view.sport;
-            rec.dport = view.dport;
-            rec.protocol = view.protocol;
-            rec.from = d.from;
-            rec.why = d.why;
-            rec.service = d.service;
-            rec.monitor = monitor;
-            rec.error = view.error;
+            drop_record rec = record_of(view, d, monitor, pub.generation);
             if (now_s == 0) now_s = coarse_seconds();
             if (recent_.should_log(rec, now_s) && !drops_.push(rec)) bump(counters_.drop_log_overflow);
         }

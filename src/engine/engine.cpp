@@ -108,7 +108,7 @@ public:
     engine(const run_options& o, std::unique_ptr<const compiled_policy> initial, file_reader read)
         : options_(o), read_(std::move(read)), slot_(std::move(initial)), budget_(slot_.current()->policy->engine().drop_log_per_second) {
         control::register_ban_commands(
-            commands_, [this]() -> protect::ban_admin* { return guard_.get(); }, unix_now);
+            commands_, [this]() -> protect::ban_admin* { return guard_.get(); }, unix_seconds);
     }
 
     void start(const backend_factory& make_backend) {
@@ -198,7 +198,7 @@ public:
     void load_sip_state() {
         const std::string path = sip_state_path();
         if (path.empty() || !guard_) return;
-        const std::string err = guard_->load(path, unix_now());
+        const std::string err = guard_->load(path, unix_seconds());
         if (!err.empty()) spdlog::warn("SIP state {}: {}", path, err);
         else spdlog::info("SIP state loaded from {}", path);
     }
@@ -207,7 +207,7 @@ public:
     void save_sip_state() {
         const std::string path = sip_state_path();
         if (path.empty() || !guard_) return;
-        if (const std::string err = guard_->save(path, unix_now()); !err.empty())
+        if (const std::string err = guard_->save(path, unix_seconds()); !err.empty())
             spdlog::error("SIP state: {}", err);
     }
 
@@ -217,7 +217,7 @@ public:
             status_path_ = reload_status_path(options_.pid_file);
             status_.pid = getpid();
             status_.generation = slot_.generation();
-            status_.time = static_cast<std::int64_t>(unix_now());
+            status_.time = unix_seconds();
             write_status();
         }
         if (options_.watch_quiet.count() <= 0) return;
@@ -244,7 +244,7 @@ public:
         status_.trigger = trigger;
         status_.ok = r.ok;
         status_.generation = r.generation;
-        status_.time = static_cast<std::int64_t>(unix_now());
+        status_.time = unix_seconds();
         status_.summary = r.summary;
         status_.errors.clear();
         status_.kept = r.kept;
@@ -328,7 +328,7 @@ public:
 
     // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
     void tick() {
-        prefilter_.tick(std::chrono::steady_clock::now(), unix_now());
+        prefilter_.tick(std::chrono::steady_clock::now(), unix_seconds());
         observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
 

@@ -33,7 +33,7 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
         // The PBX's answers, queued only to be observed: always accepted, even when SIP
         // protection was turned off by a reload while the steering rules still queue them.
         const service_id svc = policy.service_for(v.protocol, v.sport);
-        d = decision{verdict::accept, reason::allowed, policy.zone_of(v.dst, false), svc};
+        d = decision{verdict::accept, reason::allowed, policy.zone_of(v.dst, packet_meta{}), svc};
         if (!policy.sip_enabled() || policy.sip_kind_of(svc) != compiled_policy::sip_kind::readable) return out;
         if (tcp && !sip::starts_message(v.payload, v.payload_len)) return out;
         sip::message_view m;

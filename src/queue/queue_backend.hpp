@@ -24,6 +24,7 @@ struct received_packet {
     std::uint32_t wire_len = 0;      // length of the whole packet (NFQA_CAP_LEN when cut)
     packet_meta meta;                // mark, input interface (loopback or not)
     std::uint32_t indev = 0;         // ifindex, 0 when the kernel sent none
+    std::uint8_t hook = 0;           // NF_INET_* hook it was queued from (SIP answers leave by OUTPUT)
 };
 
 enum class receive_status : std::uint8_t {

@@ -16,7 +16,7 @@ namespace {
 constexpr std::size_t nlmsg_header_len = NLMSG_ALIGN(sizeof(nlmsghdr));
 constexpr std::size_t nfgen_len = NLMSG_ALIGN(sizeof(nfgenmsg));
 constexpr std::size_t attr_header_len = NLA_ALIGN(sizeof(nlattr));
-// nfqnl_msg_packet_hdr is packed: id(4) + hw_protocol(2) + hook(1); only the id is read.
+// nfqnl_msg_packet_hdr is packed: id(4) + hw_protocol(2) + hook(1).
 constexpr std::size_t packet_hdr_len = 7;
 
 struct attr_ref {
@@ -81,6 +81,7 @@ queue_parse_result parse_queue_message(const void* buf, std::size_t len, receive
     }
     if (hdr.len < packet_hdr_len) return {queue_parse_status::bad_packet_header_size, false};
     out.packet_id = load_be32(hdr.data);
+    out.hook = hdr.data[6];
     if (walk_failed) return {queue_parse_status::bad_attribute, true};
 
     std::uint32_t* const u32_targets[] = {&out.meta.mark, &out.indev};

@@ -12,7 +12,6 @@ std::string text(engine_mode m) { return m == engine_mode::monitor ? "monitor" :
 std::string text(placement p) { return p == placement::router ? "router" : "host"; }
 std::string text(fail_mode f) { return f == fail_mode::closed ? "closed" : "open"; }
 std::string text(overflow_mode o) { return o == overflow_mode::accept ? "accept" : "drop"; }
-std::string text(bool b) { return b ? "true" : "false"; }
 std::string text(std::uint32_t n) { return std::to_string(n); }
 std::string text(const std::string& s) { return quoted(s); }
 std::string text(const std::vector<ip_prefix>& prefixes) {

@@ -19,4 +19,9 @@ inline double unix_now() noexcept {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Whole seconds since the Unix epoch: ban expiries, state files.
+inline std::int64_t unix_seconds() noexcept {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace pbxgate

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "engine/drop_log.hpp"
-#include "engine/worker.hpp"
+#include "datapath/drop_log.hpp"
+#include "datapath/worker.hpp"
 #include "fake_queue_backend.hpp"
 #include "metrics/prometheus_text.hpp"
 #include "packet_builder.hpp"
