@@ -36,6 +36,8 @@ struct policy_draft {
     zone_defs zones;
     engine_settings engine;
     source_location placement_at;  // the `placement` key that set engine.place
+    asterisk_settings asterisk;
+    source_location asterisk_import_at;  // the `import` key that set asterisk.import
     bool protected_broken = false;
 };
 

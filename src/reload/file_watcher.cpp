@@ -72,6 +72,13 @@ std::vector<std::string> file_watcher::watch(const std::vector<std::string>& fil
     return problems;
 }
 
+void file_watcher::slow_down(const std::vector<std::string>& files, std::chrono::milliseconds quiet) {
+    slow_files_.clear();
+    for (const std::string& f : files)
+        for (const auto& p : spellings(f)) slow_files_.insert(p.string());
+    slow_quiet_ = quiet;
+}
+
 void file_watcher::read_events(clock::time_point now) {
     // inotify's documented minimum buffer for one event with the longest name.
     alignas(inotify_event) char buf[sizeof(inotify_event) + NAME_MAX + 1 + 4096];
@@ -85,12 +92,18 @@ void file_watcher::read_events(clock::time_point now) {
             off += static_cast<ssize_t>(sizeof(inotify_event) + ev.len);
             if (off > n) break;
             bool relevant = (ev.mask & IN_Q_OVERFLOW) != 0;  // events were lost: reload to be sure
+            bool slow = false;
             if (!relevant && ev.len > 0) {
                 const std::string file(name, strnlen(name, ev.len));
                 for (const dir_watch& d : dirs_)
-                    if (d.wd == ev.wd && d.names.count(file)) relevant = true;
+                    if (d.wd == ev.wd && d.names.count(file)) {
+                        relevant = true;
+                        slow = slow || slow_files_.count(d.dir + "/" + file) != 0;
+                    }
             }
-            if (relevant) deadline_ = now + quiet_;
+            // A slow file's change never reloads sooner than its own quiet period.
+            if (relevant && slow && slow_quiet_ > quiet_) deadline_ = std::max(deadline_.value_or(now), now + slow_quiet_);
+            else if (relevant) deadline_ = std::max(deadline_.value_or(now), now + quiet_);
         }
     }
 }

@@ -32,6 +32,10 @@ public:
     // Returns one message per directory that cannot be watched (missing, no permission).
     std::vector<std::string> watch(const std::vector<std::string>& files);
 
+    // Among the watched files, these wait `quiet` (when longer than the default) before a
+    // reload: FreePBX rewrites many Asterisk files one after the other on Apply.
+    void slow_down(const std::vector<std::string>& files, std::chrono::milliseconds quiet);
+
     // The descriptor to poll for POLLIN.
     int fd() const noexcept { return fd_; }
 
@@ -59,6 +63,8 @@ private:
     std::chrono::milliseconds quiet_;
     std::vector<dir_watch> dirs_;
     std::set<std::string> files_;  // absolute paths
+    std::set<std::string> slow_files_;  // absolute paths, see slow_down()
+    std::chrono::milliseconds slow_quiet_{0};
     std::optional<clock::time_point> deadline_;
 };
 
