@@ -478,6 +478,10 @@ import_result import_ports(const std::string& config_dir, const config_fs& fs, c
     }
 }
 
+std::string source_text(const source_location& where) {
+    return where.line == 0 ? where.file + " (default)" : where.file + ":" + std::to_string(where.line);
+}
+
 std::string describe(const imported_port& p) {
     std::string out = std::to_string(p.ports.first);
     if (p.ports.last != p.ports.first) out += "-" + std::to_string(p.ports.last);

@@ -39,5 +39,8 @@ import_result import_ports(const std::string& config_dir, const config_fs& fs = 
 
 // "5060/udp", "10000-20001/udp"
 std::string describe(const imported_port& p);
+// "/etc/asterisk/pjsip.conf:14", or "/etc/asterisk/udptl.conf (default)" for a port no
+// line set (Asterisk's own default).
+std::string source_text(const source_location& where);
 
 }  // namespace pbxgate::asterisk

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <map>
 
 #include "asterisk/port_mapping.hpp"
@@ -54,7 +55,9 @@ void print_toml(const std::string& dir, const asterisk::import_result& r) {
             both.insert(both.end(), tcp->second.begin(), tcp->second.end());
             groups.emplace_back(proto_mask::tcp_udp, both);
         } else {
-            for (auto& [proto, list] : by_proto) groups.emplace_back(proto, list);
+            // UDP first: the shipped sip service is a UDP one.
+            if (udp != by_proto.end()) groups.emplace_back(proto_mask::udp, udp->second);
+            if (tcp != by_proto.end()) groups.emplace_back(proto_mask::tcp, tcp->second);
         }
         bool first = true;
         for (const auto& [proto, list] : groups) {
@@ -69,12 +72,31 @@ void print_toml(const std::string& dir, const asterisk::import_result& r) {
             else
                 std::printf("[services.%s]\n", service.c_str());
             std::printf("%sproto = \"%s\"\n%sports = [", lead, proto_text(proto).c_str(), lead);
-            const auto ranges = ports_of(list);
+            auto ranges = ports_of(list);
+            // A port belongs to one service: a range (rtp, udptl) leaves to the other imported
+            // services the ports they listen on (Asterisk skips bound ports), as the import does.
+            std::vector<std::uint16_t> held;
+            for (const auto& other : r.ports)
+                if (other.service != service && other.ports.first == other.ports.last &&
+                    (static_cast<unsigned>(other.proto) & static_cast<unsigned>(proto)))
+                    held.push_back(other.ports.first);
+            for (const std::uint16_t port : held) {
+                std::vector<port_range> cut;
+                for (const port_range& x : ranges) {
+                    if (x.first == x.last || port < x.first || port > x.last) {
+                        cut.push_back(x);  // single ports stay: only ranges yield
+                        continue;
+                    }
+                    if (port > x.first) cut.push_back({x.first, static_cast<std::uint16_t>(port - 1)});
+                    if (port < x.last) cut.push_back({static_cast<std::uint16_t>(port + 1), x.last});
+                }
+                ranges = std::move(cut);
+            }
             for (std::size_t i = 0; i < ranges.size(); ++i) std::printf("%s%s", i ? ", " : "", toml_port(ranges[i]).c_str());
             std::printf("]\n");
             for (const auto* p : list)
-                std::printf("# %s/%s from %s:%u (%s)\n", range_text(p->ports).c_str(), proto_text(p->proto).c_str(),
-                            p->where.file.c_str(), p->where.line, p->why.c_str());
+                std::printf("# %s/%s from %s (%s)\n", range_text(p->ports).c_str(), proto_text(p->proto).c_str(),
+                            asterisk::source_text(p->where).c_str(), p->why.c_str());
             first = false;
         }
     }
@@ -86,7 +108,7 @@ void print_json(const asterisk::import_result& r) {
     for (const auto& p : r.ports) {
         j.begin_object();
         j.key("service").value(p.service).key("proto").value(proto_text(p.proto)).key("ports").value(range_text(p.ports));
-        j.key("source").value(p.where.file + ":" + std::to_string(p.where.line));
+        j.key("source").value(asterisk::source_text(p.where));
         j.end_object();
     }
     j.end_array();

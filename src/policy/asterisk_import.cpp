@@ -67,7 +67,7 @@ std::vector<port_set> grouped(const by_proto& b, proto_mask preferred) {
     return out;
 }
 
-std::string location_text(const source_location& w) { return w.file + ":" + std::to_string(w.line); }
+std::string location_text(const source_location& w) { return asterisk::source_text(w); }
 
 }  // namespace
 
