@@ -1,6 +1,6 @@
 // Each block below follows one Asterisk module's reading of its file; the comments name
 // the rule and where it lives in the Asterisk source (see also the corpus README under
-// tests/data/asterisk/ for the defaults).
+// tests/data/asterisk-configs/ for the defaults and their place in the source).
 #include "asterisk/port_mapping.hpp"
 
 #include <algorithm>
