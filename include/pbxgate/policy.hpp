@@ -36,6 +36,21 @@ struct port_range {
     friend bool operator==(const port_range&, const port_range&) = default;
 };
 
+// Ports on one protocol.
+struct port_set {
+    proto_mask proto = proto_mask::udp;
+    std::vector<port_range> ports;
+    friend bool operator==(const port_set&, const port_set&) = default;
+};
+
+// Where an imported port came from: the Asterisk file and line that decided it.
+struct port_origin {
+    proto_mask proto = proto_mask::udp;
+    port_range ports;
+    std::string source;  // "/etc/asterisk/pjsip.transports.conf:14"
+    std::string why;     // "pjsip transport 0.0.0.0-udp (udp, bind 0.0.0.0:5160)"
+};
+
 struct service_def {
     std::string name;              // the [services.NAME] key
     std::string description;       // optional `description` key
@@ -45,6 +60,20 @@ struct service_def {
     bool enabled = true;           // `enabled = false` removes the service from the policy
     bool offload = false;          // flow offload: decided flows skip the queue
     source_location where;         // where the [services.NAME] table (last override) starts
+    // More ports on other protocols than `proto`: an imported SIP service may listen on
+    // UDP 5060 and TCP 5062. Judged like `ports`.
+    std::vector<port_set> more_ports;
+    // Set when the ports were imported from the Asterisk configuration ([asterisk] import):
+    // "asterisk: pjsip.conf, pjsip.transports.conf", and each port's own source.
+    std::string imported_from;
+    std::vector<port_origin> imported;
+};
+
+// [asterisk]: follow the PBX's own configuration for the ports of the services it owns.
+struct asterisk_settings {
+    std::string config_dir = "/etc/asterisk";  // relative: to the policy file that sets it
+    bool import = false;
+    std::vector<std::string> files;  // the Asterisk files the import read (also in policy::files)
 };
 
 struct zone_defs {
@@ -134,7 +163,12 @@ struct policy {
     zone_defs zones;
     engine_settings engine;
     sip_settings sip;
-    std::vector<std::string> files;      // every file read (the top file first, then what it extends)
+    std::vector<std::string> files;      // every file read (the top file first, then what it extends,
+                                         // then the Asterisk files the import read)
+    asterisk_settings asterisk;
+    // Not errors, but worth a line from `pbxgate check`: a site file's port that disagrees
+    // with what Asterisk listens on.
+    std::vector<diagnostic> warnings;
 };
 
 struct load_result {
@@ -151,7 +185,7 @@ file_reader filesystem_reader();
 // Load, merge (`extends`, relative to the extending file), and validate.
 load_result load_policy(const std::string& path, const file_reader& read = filesystem_reader());
 
-// "5060/udp", "10000-20000/udp", "69/tcp+udp"
+// "5060/udp", "10000-20000/udp", "69/tcp+udp", "5060/udp, 5062/tcp" (with more_ports)
 std::string describe_ports(const service_def& s);
 // "localhost, trusted, lan" (most trusted first), or "no zone".
 std::string describe_zones(zone_set zones);

@@ -20,6 +20,12 @@ void register_check_command(CLI::App& app, int& exit_code) {
             return;
         }
         const policy& p = compiled->source();
+        for (const diagnostic& w : p.warnings) {
+            std::string line = w.to_string();
+            // diagnostic::to_string() says "error:"; these are warnings.
+            if (const auto at = line.find(": error: "); at != std::string::npos) line.replace(at, 9, ": warning: ");
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
         std::printf("%s: ok: %zu services, zones lan %zu / trusted %zu / blocked %zu prefixes, "
                     "placement %s, mode %s, fail %s, overflow %s\n",
                     path->c_str(), compiled->service_count(), p.zones.lan.size(), p.zones.trusted.size(),

@@ -34,6 +34,21 @@ const service_def* find_service(const compiled_policy& cp, service_id id) {
     return nullptr;
 }
 
+// "sip 5160/udp from /etc/asterisk/pjsip.transports.conf:14" when the port that matched
+// was imported from the Asterisk configuration, else "".
+std::string imported_source(const service_def* svc, const explain_options& o) {
+    if (!svc || o.proto == "icmp") return "";
+    const unsigned bit = static_cast<unsigned>(o.proto == "tcp" ? proto_mask::tcp : proto_mask::udp);
+    for (const port_origin& origin : svc->imported) {
+        if (!(static_cast<unsigned>(origin.proto) & bit)) continue;
+        if (o.dport < origin.ports.first || o.dport > origin.ports.last) continue;
+        std::string ports = std::to_string(origin.ports.first);
+        if (origin.ports.last != origin.ports.first) ports += "-" + std::to_string(origin.ports.last);
+        return svc->name + " " + ports + "/" + o.proto + " from " + origin.source;
+    }
+    return "";
+}
+
 // One sentence an admin can act on.
 std::string because(const decision& d, const service_def* svc, const compiled_policy& cp,
                     const explain_options& o) {
@@ -118,6 +133,7 @@ int run_explain(const explain_options& o) {
     const decision d = cp->classify(pkt, meta);
     const service_def* svc = find_service(*cp, d.service);
     const std::string why = because(d, svc, *cp, o);
+    const std::string source = imported_source(svc, o);
 
     if (o.json) {
         json_writer j;
@@ -125,13 +141,16 @@ int run_explain(const explain_options& o) {
         j.key("service");
         if (svc) j.value(svc->name);
         else j.null();
-        j.key("reason").value(to_string(d.why)).key("explanation").value(why).end_object();
+        j.key("reason").value(to_string(d.why)).key("explanation").value(why);
+        if (!source.empty()) j.key("source").value(source);
+        j.end_object();
         std::printf("%s\n", j.str().c_str());
     } else {
         std::printf("verdict:  %s\nzone:     %s\nservice:  %s\nreason:   %s (%s)\n",
                     std::string(to_string(d.action)).c_str(), std::string(to_string(d.from)).c_str(),
                     svc ? (svc->name + " " + describe_ports(*svc)).c_str() : "none",
                     std::string(to_string(d.why)).c_str(), why.c_str());
+        if (!source.empty()) std::printf("source:   %s\n", source.c_str());
     }
     return exit_ok;
 }

@@ -20,6 +20,7 @@ void register_run_command(CLI::App& app, int& exit_code);
 void register_reload_command(CLI::App& app, int& exit_code);
 void register_stats_command(CLI::App& app, int& exit_code);
 void register_bans_command(CLI::App& app, int& exit_code);
+void register_import_asterisk_command(CLI::App& app, int& exit_code);
 // Sets its exit code by throwing CLI::RuntimeError(code) after printing why.
 void register_rules_command(CLI::App& app);
 

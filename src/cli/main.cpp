@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     register_reload_command(app, exit_code);
     register_stats_command(app, exit_code);
     register_bans_command(app, exit_code);
+    register_import_asterisk_command(app, exit_code);
     register_rules_command(app);
     try {
         app.parse(argc, argv);

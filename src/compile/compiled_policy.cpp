@@ -106,16 +106,20 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
             if (named(p.sip.services)) c->sip_kind_[id] = sip_kind::readable;
             else if (named(p.sip.encrypted_services)) c->sip_kind_[id] = sip_kind::encrypted;
         }
-        const auto mask = static_cast<unsigned>(s.proto);
-        for (std::size_t t = 0; t < 2; ++t) {
-            if (!(mask & (1u << t))) continue;  // proto_mask bit 0 = tcp, bit 1 = udp, as the tables
-            auto& table = c->port_to_service_[t];
-            for (const auto& r : s.ports)
-                for (unsigned port = r.first; port <= r.last; ++port)
-                    // The loader refuses overlapping services; should one slip through, the
-                    // first in policy order keeps the port, as it would in the file.
-                    if (table[port] == no_service_id) table[port] = id;
-        }
+        auto claim = [&](proto_mask proto, const std::vector<port_range>& ports) {
+            const auto mask = static_cast<unsigned>(proto);
+            for (std::size_t t = 0; t < 2; ++t) {
+                if (!(mask & (1u << t))) continue;  // proto_mask bit 0 = tcp, bit 1 = udp, as the tables
+                auto& table = c->port_to_service_[t];
+                for (const auto& r : ports)
+                    for (unsigned port = r.first; port <= r.last; ++port)
+                        // The loader refuses overlapping services; should one slip through, the
+                        // first in policy order keeps the port, as it would in the file.
+                        if (table[port] == no_service_id) table[port] = id;
+            }
+        };
+        claim(s.proto, s.ports);
+        for (const port_set& more : s.more_ports) claim(more.proto, more.ports);
     }
 
     std::vector<zoned_prefix> zoned;

@@ -350,6 +350,8 @@ private:
         files.push_back(options_.policy_path);
         for (const std::string& problem : watcher_->watch(files))
             spdlog::warn("{}: changes there will need a SIGHUP", problem);
+        // [asterisk] import: FreePBX's Apply rewrites many files in a row; wait for the last.
+        watcher_->slow_down(slot_.current()->policy->source().asterisk.files, std::chrono::milliseconds(1000));
     }
 
     void write_status() {

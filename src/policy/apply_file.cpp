@@ -1,6 +1,7 @@
 #include "policy/apply_file.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "net/listen_address.hpp"
 #include "policy/toml_values.hpp"
@@ -335,6 +336,30 @@ void apply_sip(const toml::table& sip, const std::string& file, policy_draft& dr
     }
 }
 
+// [asterisk]: config_dir (relative to this file's directory) and import.
+void apply_asterisk(const toml::table& table, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(table, {"config_dir", "import"}, "[asterisk]", file, diag);
+    if (const auto* node = table.get("config_dir")) {
+        const value_context ctx{file, diag, "asterisk.config_dir"};
+        if (auto dir = read_string(*node, ctx)) {
+            if (dir->empty()) {
+                diag.error(ctx.at(*node), "asterisk.config_dir is empty: name Asterisk's configuration directory");
+            } else {
+                const std::filesystem::path p(*dir);
+                draft.asterisk.config_dir =
+                    p.is_absolute() ? *dir : (std::filesystem::path(file).parent_path() / p).lexically_normal().string();
+            }
+        }
+    }
+    if (const auto* node = table.get("import")) {
+        const value_context ctx{file, diag, "asterisk.import"};
+        if (const auto on = read_bool(*node, ctx)) {
+            draft.asterisk.import = *on;
+            draft.asterisk_import_at = ctx.at(*node);
+        }
+    }
+}
+
 }  // namespace
 
 bool valid_service_name(std::string_view name) noexcept {
@@ -345,7 +370,7 @@ bool valid_service_name(std::string_view name) noexcept {
 
 void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
                        diagnostics& diag) {
-    check_known_keys(root, {"extends", "zones", "services", "engine", "sip"}, "the top level", file, diag);
+    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk"}, "the top level", file, diag);
     if (const auto* node = root.get("zones"))
         if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
     if (const auto* node = root.get("services"))
@@ -356,6 +381,9 @@ void apply_policy_file(const toml::table& root, const std::string& file, unsigne
             apply_engine(*engine, file, draft, diag);
     if (const auto* node = root.get("sip"))
         if (const auto* sip = as_table_or_report(*node, "[sip]", file, diag)) apply_sip(*sip, file, draft, diag);
+    if (const auto* node = root.get("asterisk"))
+        if (const auto* table = as_table_or_report(*node, "[asterisk]", file, diag))
+            apply_asterisk(*table, file, draft, diag);
 }
 
 }  // namespace pbxgate::policy_detail

@@ -61,15 +61,24 @@ void check_complete(const service_draft& s, diagnostics& diag) {
 }
 
 void check_overlaps(const std::vector<const service_draft*>& services, diagnostics& diag) {
-    std::vector<std::vector<port_range>> ports;
-    ports.reserve(services.size());
-    for (const auto* s : services) ports.push_back(normalized(s->def.ports));
+    // One entry per protocol group of each service: `ports` on `proto`, then `more_ports`.
+    struct group {
+        std::size_t service;
+        proto_mask proto;
+        std::vector<port_range> ports;
+    };
+    std::vector<group> groups;
     for (std::size_t i = 0; i < services.size(); ++i) {
-        for (std::size_t j = i + 1; j < services.size(); ++j) {
-            const auto shared_proto = static_cast<unsigned>(services[i]->def.proto) &
-                                      static_cast<unsigned>(services[j]->def.proto);
+        groups.push_back({i, services[i]->def.proto, normalized(services[i]->def.ports)});
+        for (const port_set& more : services[i]->def.more_ports) groups.push_back({i, more.proto, normalized(more.ports)});
+    }
+    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+        for (std::size_t gj = gi + 1; gj < groups.size(); ++gj) {
+            const std::size_t i = groups[gi].service, j = groups[gj].service;
+            if (i == j) continue;
+            const auto shared_proto = static_cast<unsigned>(groups[gi].proto) & static_cast<unsigned>(groups[gj].proto);
             if (shared_proto == 0) continue;
-            const auto common = intersection(ports[i], ports[j]);
+            const auto common = intersection(groups[gi].ports, groups[gj].ports);
             if (common.empty()) continue;
             // Blame the later definition: that is the edit that introduced the clash.
             const bool j_later = services[i]->ports_order < services[j]->ports_order;

@@ -4,18 +4,28 @@
 
 namespace pbxgate {
 
-std::string describe_ports(const service_def& s) {
+namespace {
+
+std::string describe_set(const std::vector<port_range>& ports, proto_mask proto) {
     std::string out;
-    for (const port_range& r : s.ports) {
+    for (const port_range& r : ports) {
         if (!out.empty()) out += ',';
         out += std::to_string(r.first);
         if (r.last != r.first) out += '-' + std::to_string(r.last);
     }
-    switch (s.proto) {
+    switch (proto) {
         case proto_mask::tcp: return out + "/tcp";
         case proto_mask::udp: return out + "/udp";
         case proto_mask::tcp_udp: return out + "/tcp+udp";
     }
+    return out;
+}
+
+}  // namespace
+
+std::string describe_ports(const service_def& s) {
+    std::string out = describe_set(s.ports, s.proto);
+    for (const port_set& more : s.more_ports) out += ", " + describe_set(more.ports, more.proto);
     return out;
 }
 

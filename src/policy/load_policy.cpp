@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "policy/apply_file.hpp"
+#include "policy/asterisk_import.hpp"
 #include "policy/check_merged.hpp"
 #include "policy/toml_values.hpp"
 
@@ -161,7 +162,12 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
         if (it->table) apply_policy_file(*it->table, it->path, rank, draft, diag);
     // With a file missing or unparsed the merged policy is partial: checking it would
     // only report what the missing part would have defined.
-    if (chain.complete) check_merged(draft, diag);
+    std::vector<std::string> asterisk_files;
+    std::vector<diagnostic> warnings;
+    if (chain.complete) {
+        asterisk_files = import_asterisk_ports(draft, diag, warnings);
+        check_merged(draft, diag);
+    }
 
     load_result result;
     sort_diagnostics(diag.list, chain.files);
@@ -175,6 +181,10 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
     p.engine = std::move(draft.engine);
     p.sip = std::move(draft.sip);
     for (auto& f : chain.files) p.files.push_back(std::move(f.path));
+    p.asterisk = std::move(draft.asterisk);
+    p.asterisk.files = asterisk_files;
+    for (auto& f : asterisk_files) p.files.push_back(std::move(f));
+    p.warnings = std::move(warnings);
     result.value = std::move(p);
     return result;
 }

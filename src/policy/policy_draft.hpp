@@ -39,6 +39,8 @@ struct policy_draft {
     // Where each [sip] service list named a service, to report a name no service has.
     std::vector<std::pair<std::string, source_location>> sip_service_refs;
     source_location placement_at;  // the `placement` key that set engine.place
+    asterisk_settings asterisk;
+    source_location asterisk_import_at;  // the `import` key that set asterisk.import
     bool protected_broken = false;
 };
 

@@ -73,6 +73,13 @@ std::vector<std::string> file_watcher::watch(const std::vector<std::string>& fil
     return problems;
 }
 
+void file_watcher::slow_down(const std::vector<std::string>& files, std::chrono::milliseconds quiet) {
+    slow_files_.clear();
+    for (const std::string& f : files)
+        for (const auto& p : spellings(f)) slow_files_.insert(p.string());
+    slow_quiet_ = quiet;
+}
+
 void file_watcher::read_events(clock::time_point now) {
     // inotify's documented minimum buffer for one event with the longest name.
     alignas(inotify_event) char buf[sizeof(inotify_event) + NAME_MAX + 1 + 4096];
@@ -92,9 +99,19 @@ void file_watcher::read_events(clock::time_point now) {
             }
             if (ev.len == 0) continue;
             const std::string file(name, strnlen(name, ev.len));
-            const bool watched = std::any_of(dirs_.begin(), dirs_.end(),
-                                             [&](const dir_watch& d) { return d.wd == ev.wd && d.names.count(file); });
+            bool watched = false, slow = false;
+            for (const dir_watch& d : dirs_)
+                if (d.wd == ev.wd && d.names.count(file)) {
+                    watched = true;
+                    slow = slow || slow_files_.count(d.dir + "/" + file) != 0;
+                }
             if (!watched) continue;
+            if (slow) {
+                // FreePBX rewrites many Asterisk files one after the other on Apply: even a
+                // finished one waits until the whole set has been quiet for slow_quiet_.
+                slow_until_ = now + std::max(slow_quiet_, quiet_);
+                continue;
+            }
             // In queue order: the last event on a name says whether it is finished.
             if (ev.mask & finished) {
                 in_progress_.erase({ev.wd, file});
@@ -111,11 +128,13 @@ void file_watcher::read_events(clock::time_point now) {
     } else if (any_finished) {
         deadline_ = now;  // every change seen is complete
     }
+    if (slow_until_) deadline_ = std::max(deadline_.value_or(now), *slow_until_);
 }
 
 bool file_watcher::take_due(clock::time_point now) noexcept {
     if (!deadline_ || now < *deadline_) return false;
     deadline_.reset();
+    slow_until_.reset();
     in_progress_.clear();  // finished or given up on: the reload reads whatever is there
     return true;
 }

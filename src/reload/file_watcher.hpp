@@ -38,6 +38,10 @@ public:
     // Returns one message per directory that cannot be watched (missing, no permission).
     std::vector<std::string> watch(const std::vector<std::string>& files);
 
+    // Among the watched files, these wait `quiet` (when longer than the default) before a
+    // reload: FreePBX rewrites many Asterisk files one after the other on Apply.
+    void slow_down(const std::vector<std::string>& files, std::chrono::milliseconds quiet);
+
     // The descriptor to poll for POLLIN.
     int fd() const noexcept { return fd_; }
 
@@ -53,6 +57,7 @@ public:
     // A reload happened by other means (SIGHUP): drop the pending one.
     void cancel() noexcept {
         deadline_.reset();
+        slow_until_.reset();
         in_progress_.clear();
     }
 
@@ -70,6 +75,9 @@ private:
     std::vector<dir_watch> dirs_;
     std::set<std::string> files_;  // absolute paths
     std::set<std::pair<int, std::string>> in_progress_;  // (directory watch, name) changing now
+    std::set<std::string> slow_files_;  // absolute paths, see slow_down()
+    std::chrono::milliseconds slow_quiet_{0};
+    std::optional<clock::time_point> slow_until_;  // a slow file changed: not due before this
     std::optional<clock::time_point> deadline_;
 };
 

@@ -14,6 +14,9 @@ std::map<std::string, const service_def*> enabled_services(const policy& p) {
     return m;
 }
 
+// " (asterisk: pjsip.transports.conf)" for ports imported from the PBX's configuration.
+std::string origin_of(const service_def& s) { return s.imported_from.empty() ? "" : " (" + s.imported_from + ")"; }
+
 }  // namespace
 
 std::string describe_policy_change(const policy& before, const policy& after) {
@@ -23,17 +26,23 @@ std::string describe_policy_change(const policy& before, const policy& after) {
     for (const auto& [name, s] : new_services) {
         const auto it = old_services.find(name);
         if (it == old_services.end()) {
-            add("+" + name + " " + describe_ports(*s));
+            add("+" + name + " " + describe_ports(*s) + origin_of(*s));
             continue;
         }
         const service_def& was = *it->second;
-        if (describe_ports(was) != describe_ports(*s)) add(name + " moved " + describe_ports(was) + " -> " + describe_ports(*s));
+        if (describe_ports(was) != describe_ports(*s)) add(name + " moved " + describe_ports(was) + " -> " + describe_ports(*s) + origin_of(*s));
         if (was.allow != s->allow) add(name + " allow " + describe_zones(was.allow) + " -> " + describe_zones(s->allow));
         if (was.offload != s->offload) add(name + " offload " + (s->offload ? "on" : "off"));
         if (was.description != s->description) add(name + " description changed");
     }
     for (const auto& [name, s] : old_services)
-        if (!new_services.count(name)) add("-" + name);
+        if (!new_services.count(name)) {
+            // A service the import turned off says why ("-webrtc (asterisk: nothing listens)").
+            std::string why;
+            for (const service_def& d : after.services)
+                if (d.name == name) why = origin_of(d);
+            add("-" + name + why);
+        }
     auto zone_size = [&add](const char* name, std::size_t a, std::size_t b, bool same) {
         if (a != b) add(std::string(name) + " " + std::to_string(a) + " -> " + std::to_string(b) + " prefixes");
         else if (!same) add(std::string(name) + " changed (" + std::to_string(b) + " prefixes)");

@@ -8,6 +8,9 @@
                   4-aligned attributes: packet header, mark, in/out ifindex, cap len, payload)
                   wrapping some of those packets, plus a few broken framings.
   policy/         the shipped TOML files and small site files extending freepbx.toml.
+  asterisk_config/ the Asterisk/FreePBX corpus (tests/data/asterisk-configs) and small
+                  configs for each syntax point the reader handles (includes of the two
+                  in-memory custom files, templates, appends, block comments, a BOM).
 Only documentation addresses. Deterministic: the same files every run.
 """
 import ipaddress
@@ -188,6 +191,25 @@ def main():
         text = re.sub(rb'(?m)^extends = ".*"$', b'extends = "freepbx.toml"', text)
         policies["shipped_" + os.path.basename(src)] = text
     write_dir("policy", policies)
+
+    asterisk = {
+        "includes.conf": b"[general]\n#include a_custom.conf\n#tryinclude b_custom.conf\n#include *_custom.conf\n",
+        "templates.conf": b"[t](!)\ntype=transport\nbind=[::]:5061\n[tls](t)\nprotocol=tls\n[tls](+type=transport)\n"
+                          b"bind=0.0.0.0\n[u](t,nope)\n",
+        "comments.conf": b"\xef\xbb\xbf;------;\n[general] ;-- block\n;-- nested --; --;\nrtpstart=10001\nrtpend => 20000\n"
+                         b"allow=ulaw\nallow+=,alaw\nx=a\\;b",
+        "general.conf": b"[general]\nbindport=4570\nbindaddr=192.0.2.1\nbindaddr=[2001:db8::1]:4600\nenabled=yes\n"
+                        b"tlsenable=yes\ntlsbindaddr=[::]\ntcpenable=yes\nudptlstart=4500\nudptlend=4400\n",
+        "errors.conf": b"k=v\n[x\n[y](\n#include\n",
+    }
+    corpus = os.path.join(ROOT, "tests/data/asterisk-configs")
+    for folder in sorted(os.listdir(corpus)):
+        path = os.path.join(corpus, folder)
+        if not os.path.isdir(path):
+            continue
+        for name in sorted(os.listdir(path)):
+            asterisk[folder + "__" + name] = open(os.path.join(path, name), "rb").read()
+    write_dir("asterisk_config", asterisk)
 
 
 if __name__ == "__main__":
