@@ -315,7 +315,9 @@ std::vector<ban_view> sip_guard::list_bans(std::int64_t now_unix) const {
         if (k == 0 || until <= now || s.ban_monitor.load(relaxed) != 0) continue;
         ban_view v;
         v.source = key_prefix(k, v4_len_, v6_len_);
-        v.reason = std::string(to_string(static_cast<ban_reason>(s.ban_why.load(relaxed))));
+        const auto why = static_cast<ban_reason>(s.ban_why.load(relaxed));
+        const auto note = why == ban_reason::manual ? manual_notes_.find(k) : manual_notes_.end();
+        v.reason = note != manual_notes_.end() ? note->second : std::string(to_string(why));
         v.since_unix = to_unix(s.ban_since.load(relaxed), now, now_unix);
         v.expires_unix = to_unix(until, now, now_unix);
         v.count = s.offences.load(relaxed);
@@ -343,12 +345,15 @@ std::string sip_guard::add_ban(const ip_prefix& source, std::int64_t duration_s,
     slot->ban_monitor.store(0, relaxed);
     slot->offences.store(static_cast<std::uint16_t>(slot->offences.load(relaxed) + 1), relaxed);
     slot->last_seen.store(now, relaxed);
+    if (why == ban_reason::manual && reason != to_string(ban_reason::manual)) manual_notes_[key(source.address)] = reason;
+    else manual_notes_.erase(key(source.address));
     return {};
 }
 
 bool sip_guard::remove_ban(const ip_prefix& source) {
     source_slot* slot = table_.find(key(source.address));
     if (slot == nullptr || slot->ban_until.load(relaxed) == 0) return false;
+    manual_notes_.erase(key(source.address));
     slot->ban_until.store(0, relaxed);
     slot->ban_monitor.store(0, relaxed);
     slot->fail_count.store(0, relaxed);
@@ -359,6 +364,7 @@ bool sip_guard::remove_ban(const ip_prefix& source) {
 std::size_t sip_guard::flush_bans() {
     std::size_t n = 0;
     const seconds_t now = now_();
+    manual_notes_.clear();
     for (std::size_t i = 0; i < table_.slot_count(); ++i) {
         source_slot& s = table_.slot(i);
         if (s.key.load(relaxed) == 0 || s.ban_until.load(relaxed) == 0) continue;

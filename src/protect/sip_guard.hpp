@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "pbxgate/policy.hpp"
@@ -89,6 +90,9 @@ private:
     bool count_rate(const sip_settings& s, source_slot& slot, seconds_t now, bool monitor, guard_outcome& out) noexcept;
 
     source_table table_;
+    // The admin's words for a manual ban (`pbxgate bans add --reason`), shown by list_bans.
+    // Control thread only, like every ban_admin call; not saved (a restart shows "manual").
+    std::map<std::uint64_t, std::string> manual_notes_;
     std::uint8_t v4_len_;
     std::uint8_t v6_len_;
     clock now_;

@@ -40,11 +40,15 @@ TEST_CASE("overflow: drop by default, whatever fail says, accept only when asked
         REQUIRE(loaded.ok());
         CHECK(loaded.value->engine.fail == r.fail);
         CHECK(loaded.value->engine.overflow == r.overflow);
-        // The rules' bypass follows fail only: the engine-absent case.
+        // The input queue rule's bypass follows fail only: the engine-absent case. (The SIP
+        // answers' OUTPUT rule always bypasses: the engine only observes them.)
         rules_options opt;
         const auto out = generate_rules(*loaded.value, opt);
         REQUIRE(out.ok());
-        CHECK((out.text.find("--queue-bypass") != std::string::npos) == (r.fail == fail_mode::open));
+        const auto input_rule = out.text.find("-A PBXGATE-INPUT -j NFQUEUE");
+        REQUIRE(input_rule != std::string::npos);
+        const std::string line = out.text.substr(input_rule, out.text.find('\n', input_rule) - input_rule);
+        CHECK((line.find("--queue-bypass") != std::string::npos) == (r.fail == fail_mode::open));
     }
 }
 

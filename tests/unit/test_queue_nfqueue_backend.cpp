@@ -41,11 +41,11 @@ std::uint32_t nf(verdict v) { return v == verdict::accept ? NF_ACCEPT : NF_DROP;
 
 }  // namespace
 
-TEST_CASE("nfqueue_backend: binds with one FLAGS/MASK pair, GSO, fail-open as set, no conntrack", "[queue][backend]") {
+TEST_CASE("nfqueue_backend: binds with one FLAGS/MASK pair, GSO, fail-open as overflow says, no conntrack", "[queue][backend]") {
     for (const bool open : {false, true}) {
-        INFO("fail_open " << open);
+        INFO("overflow_accept " << open);
         auto s = rig::small();
-        s.fail_open = open;
+        s.overflow_accept = open;  // queue full: the kernel accepts (FAIL_OPEN) only when asked
         rig r(s);
         REQUIRE(r.k->bound);
         REQUIRE_FALSE(r.k->configs.empty());
