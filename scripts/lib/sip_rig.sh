@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The SIP rig shared by scripts/demo and tests/integration/sip_protect_e2e.sh: Kamailio as
 # the PBX's registrar (tests/integration/sip/kamailio.cfg: digest auth, 401/403/404/200) in
 # the testbed's PBX namespace, a capture on the internet side, and counts per source.
@@ -14,7 +15,7 @@ SIP_PCAP=""
 # (10 s) until it listens on udp/5060. TRUNK_IP: the address whose INVITEs it takes without
 # authentication. Returns 1, its log on stderr, when it does not start.
 sip_registrar_start() {
-  local trunk=${1:-203.0.113.40} run=$TB_TMP/kamailio
+  local trunk=${1:-203.0.113.40} run=$TB_TMP/kamailio  # "" or absent: the default
   SIP_KAM_LOG=$TB_TMP/kamailio.log
   mkdir -p "$run"
   chown nobody:nogroup "$run"
