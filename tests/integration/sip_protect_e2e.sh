@@ -23,6 +23,7 @@
 # keys are errors), and the rig then measures the port policy alone.
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
+source "$PBXGATE_SOURCE_DIR/scripts/lib/sip_rig.sh"
 testbed_require_root
 for tool in kamailio sipp svmap svwar svcrack tcpdump; do
   if ! command -v "$tool" >/dev/null; then
@@ -33,9 +34,9 @@ for tool in kamailio sipp svmap svwar svcrack tcpdump; do
 done
 trap testbed_cleanup EXIT
 testbed_start sipe2e
-sipdir=$PBXGATE_SOURCE_DIR/tests/integration/sip
+sipdir=$SIP_RIG_DIR
 inet=${TB_NS[inet]}
-pbx_addr=203.0.113.1
+pbx_addr=$SIP_PBX_ADDR
 actors=(svmap svwar svcrack bruteforce flood phone1001 phone1002 trunk)
 declare -A ADDR=([svmap]=203.0.113.21 [svwar]=203.0.113.22 [svcrack]=203.0.113.23 [bruteforce]=203.0.113.24
   [flood]=203.0.113.25 [phone1001]=203.0.113.31 [phone1002]=203.0.113.32 [trunk]=203.0.113.40)
@@ -63,30 +64,20 @@ fi
 # The ban state survives restarts in --state-dir, when the engine has it.
 engine_args=(--policy "$policy" --runtime-dir "$TB_TMP/run" --pid-file "$TB_TMP/pbxgate.pid"
   --stats-file "$TB_TMP/stats.json")
-if "$PBXGATE" run --help 2>&1 | grep -q -- --state-dir; then engine_args+=(--state-dir "$TB_TMP/state"); fi
+# The engine does not create it (the unit's StateDirectory does).
+if "$PBXGATE" run --help 2>&1 | grep -q -- --state-dir; then
+  mkdir -p "$TB_TMP/state"
+  engine_args+=(--state-dir "$TB_TMP/state")
+fi
 
 # --- The registrar --------------------------------------------------------------------------
-kam_run=$TB_TMP/kamailio
-mkdir -p "$kam_run"
-chown nobody:nogroup "$kam_run"
-chmod 0755 "$TB_TMP"
-kamailio -c -f "$sipdir/kamailio.cfg" >"$TB_TMP/kamailio-check.log" 2>&1 ||
-  { cat "$TB_TMP/kamailio-check.log" >&2; fail "kamailio -c rejects sip/kamailio.cfg"; finish; exit 1; }
-kam_log=$TB_TMP/kamailio.log
-# Foreground (-DD), logs on stderr (-E), as nobody: port 5060 needs no privilege.
-ip netns exec "$TB_PBX" kamailio -DD -E -f "$sipdir/kamailio.cfg" -Y "$kam_run" -u nobody -g nogroup \
-  -A "TRUNK_IP=\"${ADDR[trunk]}\"" >"$kam_log" 2>&1 &
-TB_PIDS+=($!)
-kam_listens() { ip netns exec "$TB_PBX" ss -lun 2>/dev/null | grep -q '0.0.0.0:5060'; }
-tb_wait_for 10 kam_listens || { cat "$kam_log" >&2; fail "kamailio did not start"; finish; exit 1; }
+sip_registrar_start "${ADDR[trunk]}" || { fail "the registrar (kamailio) did not start"; finish; exit 1; }
 
 testbed_rules "$policy" || { fail "pbxgate-rules apply"; finish; exit 1; }
 testbed_engine_start "$TB_TMP/engine.log" "${engine_args[@]}"
 
 # What each actor sends, seen on the internet side of the PBX.
-ip netns exec "$inet" tcpdump -i eth0 -n -U -w "$TB_TMP/inet.pcap" "udp port 5060" >/dev/null 2>&1 &
-TB_PIDS+=($!)
-sleep 0.5
+sip_capture_start
 
 # --- The actors, all at once, each bounded in time ------------------------------------------
 run_bg() {  # run_bg NAME COMMAND...: in the internet namespace, output to NAME.out, pid in PID[NAME]
@@ -126,30 +117,20 @@ done
 sleep 0.5
 
 # --- Counts per actor -------------------------------------------------------------------------
-sent_by() { ip netns exec "$inet" tcpdump -r "$TB_TMP/inet.pcap" -n "src host $1 and dst port 5060" 2>/dev/null | wc -l; }
-got_by() { ip netns exec "$inet" tcpdump -r "$TB_TMP/inet.pcap" -n "src host $pbx_addr and dst host $1" 2>/dev/null | wc -l; }
-reached() { grep -c "RIG-REQ src=$1 " "$kam_log" || true; }
-answered() { grep -c "RIG-REPLY dst=$1 code=${2:-}" "$kam_log" || true; }
 # sent: requests the actor sent (retransmissions included); reached: requests the registrar
 # logged; answered: its replies; got: replies that reached the actor; 200..404: replies by code.
 printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %5s %s\n' actor address exit sent reached answered got 200 401 403 404 banned
 declare -A REACHED SENT GOT
 bans_json=""
 if [ "$protection" = 1 ]; then bans_json=$("$PBXGATE" bans --runtime-dir "$TB_TMP/run" list --json 2>&1 || true); fi
-ban_reason() {  # ban_reason ADDR: the reason of its ban, or "-"
-  [ -n "$bans_json" ] || { echo "-"; return; }
-  python3 -c 'import json,sys
-try: rows = json.loads(sys.argv[1])
-except Exception: rows = []
-print(next((r["reason"] for r in rows if r["source"].split("/")[0] == sys.argv[2]), "-"))' "$bans_json" "$1"
-}
+ban_reason() { sip_ban_reason "$bans_json" "$1"; }  # ban_reason ADDR: its ban's reason, or "-"
 for a in "${actors[@]}"; do
   ip=${ADDR[$a]}
-  SENT[$a]=$(sent_by "$ip")
-  REACHED[$a]=$(reached "$ip")
-  GOT[$a]=$(got_by "$ip")
+  SENT[$a]=$(sip_sent_by "$ip")
+  REACHED[$a]=$(sip_reached "$ip")
+  GOT[$a]=$(sip_got_by "$ip")
   printf '%-11s %-14s %5s %6s %8s %8s %5s %5s %5s %5s %5s %s\n' "$a" "$ip" "${RC[$a]}" "${SENT[$a]}" "${REACHED[$a]}" \
-    "$(answered "$ip")" "${GOT[$a]}" "$(answered "$ip" 200)" "$(answered "$ip" 401)" "$(answered "$ip" 403)" "$(answered "$ip" 404)" \
+    "$(sip_answered "$ip")" "${GOT[$a]}" "$(sip_answered "$ip" 200)" "$(sip_answered "$ip" 401)" "$(sip_answered "$ip" 403)" "$(sip_answered "$ip" 404)" \
     "$(ban_reason "$ip")"
 done
 
@@ -177,7 +158,7 @@ for a in svmap svwar svcrack; do
   expect_eq "$a: replies it got (dropped silently)" 0 "${GOT[$a]}"
   expect_eq "$a: ban reason" scanner "$(ban_reason "${ADDR[$a]}")"
 done
-failures_bf=$(answered "${ADDR[bruteforce]}" 403)
+failures_bf=$(sip_answered "${ADDR[bruteforce]}" 403)
 if [ "$failures_bf" -le 5 ]; then pass; else fail "bruteforce: $failures_bf failures before the ban (at most 5)"; fi
 expect_eq "bruteforce: ban reason" auth_failures "$(ban_reason "${ADDR[bruteforce]}")"
 expect_eq "flood: ban reason" request_rate "$(ban_reason "${ADDR[flood]}")"
