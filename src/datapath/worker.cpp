@@ -61,7 +61,9 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             }
         }
         const verdict given = monitor ? verdict::accept : d.action;
-        counters_.count(d, given, rp.wire_len);
+        // The PBX's own answers are only observed (pbxgate_sip_responses_total counts them):
+        // the service x zone counters stay what reached the PBX.
+        if (!outbound) counters_.count(d, given, rp.wire_len);
         if (d.action == verdict::drop) {
             drop_record rec = record_of(view, d, monitor, pub.generation);
             if (now_s == 0) now_s = coarse_seconds();

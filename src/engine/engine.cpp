@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -117,6 +118,7 @@ public:
         const fail_mode fail = options_.fail.value_or(eng.fail);
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
         open_control_socket();  // as root, before the user switch: /run is root's
+        prepare_state_dir();
         if (options_.drop_privileges) {
             drop_privileges(options_.user);  // before any thread: caps are per thread
             const privilege_state p = current_privileges();
@@ -204,6 +206,15 @@ public:
     }
 
     // Called at stop and once a minute: a crash loses at most a minute of bans.
+    // Created here, as root and before the user switch (the unit's StateDirectory= does it
+    // too): 0700, owned by the engine's user, so bans survive a restart without a manual mkdir.
+    void prepare_state_dir() {
+        if (options_.state_dir.empty() || mkdir(options_.state_dir.c_str(), 0700) != 0) return;  // exists, or error at save
+        const uid_t uid = engine_uid(options_.user);
+        if (uid != geteuid() && chown(options_.state_dir.c_str(), uid, static_cast<gid_t>(-1)) != 0)
+            spdlog::warn("state directory {}: cannot hand it to uid {}: {}", options_.state_dir, uid, std::strerror(errno));
+    }
+
     void save_sip_state() {
         const std::string path = sip_state_path();
         if (path.empty() || !guard_) return;
