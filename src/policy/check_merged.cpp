@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "policy/port_range_lists.hpp"
 #include "policy/toml_values.hpp"
 
 namespace pbxgate::policy_detail {
@@ -14,31 +15,6 @@ std::string at_text(const source_location& where) {
 
 std::string range_text(const port_range& r) {
     return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
-}
-
-// Sorted, with touching and overlapping ranges merged, so that intersecting two lists
-// is one linear walk and an overlap is reported as ranges, not port by port.
-std::vector<port_range> normalized(std::vector<port_range> ports) {
-    std::sort(ports.begin(), ports.end(), [](const port_range& a, const port_range& b) { return a.first < b.first; });
-    std::vector<port_range> out;
-    for (const auto& r : ports) {
-        if (!out.empty() && r.first <= out.back().last + 1u) out.back().last = std::max(out.back().last, r.last);
-        else out.push_back(r);
-    }
-    return out;
-}
-
-std::vector<port_range> intersection(const std::vector<port_range>& a, const std::vector<port_range>& b) {
-    std::vector<port_range> out;
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        const auto first = std::max(a[i].first, b[j].first);
-        const auto last = std::min(a[i].last, b[j].last);
-        if (first <= last) out.push_back({first, last});
-        if (a[i].last < b[j].last) ++i;
-        else ++j;
-    }
-    return out;
 }
 
 void check_complete(const service_draft& s, diagnostics& diag) {

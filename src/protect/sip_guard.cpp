@@ -10,6 +10,13 @@
 namespace pbxgate::protect {
 namespace {
 
+// The guard's own drop: the packet is judged here, not by the port policy.
+void drop(guard_outcome& out, reason why) noexcept {
+    out.action = verdict::drop;
+    out.why = why;
+    out.judged = true;
+}
+
 constexpr auto relaxed = std::memory_order_relaxed;
 
 std::uint32_t fnv(std::uint32_t h, std::string_view s) noexcept {
@@ -129,15 +136,11 @@ guard_outcome sip_guard::on_request(const sip_settings& s, const ip_address& src
     source_slot* slot = table_.find(k);
     if (slot != nullptr && slot->ban_until.load(relaxed) > now &&
         (monitor || slot->ban_monitor.load(relaxed) == 0)) {
-        out.action = verdict::drop;
-        out.why = reason::banned;
-        out.judged = true;
+        drop(out, reason::banned);
         return out;
     }
     if (const std::string_view sig = scanner_match(s, m); !sig.empty()) {
-        out.action = verdict::drop;
-        out.why = reason::scanner;
-        out.judged = true;
+        drop(out, reason::scanner);
         if (slot == nullptr) slot = table_.find_or_insert(k, now);
         if (slot != nullptr && ban(*slot, ban_reason::scanner, s.scanner_ban_s, now, monitor, out)) {
             out.event.count = 1;
@@ -163,9 +166,7 @@ guard_outcome sip_guard::on_request(const sip_settings& s, const ip_address& src
     if (m.request_method == sip::method::ack) return out;  // part of the INVITE transaction
     if (trusted(s, slot, src, now)) return out;
     if (count_rate(s, *slot, now, monitor, out)) {
-        out.action = verdict::drop;
-        out.why = reason::request_rate;
-        out.judged = true;
+        drop(out, reason::request_rate);
     }
     return out;
 }
@@ -177,17 +178,13 @@ guard_outcome sip_guard::on_connection_attempt(const sip_settings& s, const ip_a
     source_slot* slot = table_.find_or_insert(key(src), now);
     if (slot == nullptr) return out;
     if (slot->ban_until.load(relaxed) > now && (monitor || slot->ban_monitor.load(relaxed) == 0)) {
-        out.action = verdict::drop;
-        out.why = reason::banned;
-        out.judged = true;
+        drop(out, reason::banned);
         return out;
     }
     slot->last_seen.store(now, relaxed);
     if (trusted(s, slot, src, now)) return out;
     if (count_rate(s, *slot, now, monitor, out)) {
-        out.action = verdict::drop;
-        out.why = reason::request_rate;
-        out.judged = true;
+        drop(out, reason::request_rate);
     }
     return out;
 }

@@ -21,6 +21,7 @@
 
 #include "control/control_client.hpp"
 #include "control/control_server.hpp"
+#include "temp_dir.hpp"
 
 using namespace pbxgate;
 using namespace pbxgate::control;
@@ -29,18 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char templ[] = "/tmp/pbxgate-ctl-XXXXXX";
-        REQUIRE(mkdtemp(templ) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using pbxgate::testing::temp_dir;
 
 command_registry echo_registry() {
     command_registry reg;

@@ -17,24 +17,14 @@
 #include "reload/reloader.hpp"
 #include "reload/strict_modes.hpp"
 #include "util/atomic_file.hpp"
+#include "temp_dir.hpp"
 
 using namespace pbxgate;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char templ[] = "/tmp/pbxgate-files-XXXXXX";
-        REQUIRE(mkdtemp(templ) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using pbxgate::testing::temp_dir;
 
 void write(const fs::path& p, const std::string& text) {
     std::ofstream f(p, std::ios::trunc);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "reload/file_watcher.hpp"
+#include "temp_dir.hpp"
 
 using namespace pbxgate;
 namespace fs = std::filesystem;
@@ -28,18 +29,7 @@ namespace {
 constexpr auto quiet = 250ms;
 constexpr auto at_once = 100ms;
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char templ[] = "/tmp/pbxgate-watch-XXXXXX";
-        REQUIRE(mkdtemp(templ) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using pbxgate::testing::temp_dir;
 
 void write(const fs::path& p, const std::string& text) {
     std::ofstream f(p, std::ios::trunc);
