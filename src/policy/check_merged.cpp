@@ -89,10 +89,12 @@ void check_merged(const policy_draft& draft, diagnostics& diag) {
     // The pairwise check is quadratic: past the limit the policy is refused anyway.
     if (enabled <= max_enabled_services) check_overlaps(overlap_candidates, diag);
 
-    for (const auto& [name, where] : draft.sip_service_refs)
+    for (const auto& ref : draft.sip_service_refs) {
+        const std::string& name = ref.first;  // clang 14 cannot capture a structured binding
         if (std::none_of(draft.services.begin(), draft.services.end(),
                          [&](const auto& s) { return s.def.name == name; }))
-            diag.error(where, "[sip] names service '" + name + "', which no policy file defines");
+            diag.error(ref.second, "[sip] names service '" + name + "', which no policy file defines");
+    }
     if (draft.engine.place == placement::router && draft.engine.protected_addresses.empty() && !draft.protected_broken)
         diag.error(draft.placement_at, "placement = \"router\" needs engine.protected: the PBX addresses the router "
                                        "guards (e.g. protected = [\"192.0.2.10\"])");
