@@ -1,15 +1,18 @@
 // gen_traffic: a seeded, reproducible capture of what reaches a busy PBX (its ingress):
-//   gen_traffic --calls N --seconds S --seed X --out FILE.pcap [--mix full|calls]
+//   gen_traffic --calls N --seconds S --seed X --out FILE.pcap [--mix full|calls|flood] [--sources N]
 //
 // Every call is bridged by the PBX, so it brings two inbound G.711 streams (50 packets/s
 // each, 20 ms of audio = 172-byte RTP packets): the trunk leg from the provider (trusted)
-// or a remote extension (internet, one call in four over IPv6), and the phone leg from a
+// or a remote extension (internet, one call in four over IPv6, each in its own /64), and the phone leg from a
 // LAN phone; each stream sends RTCP every 5 s. SIP: INVITE/ACK/BYE per call, phones
 // REGISTER every 60 s, trunks send OPTIONS keepalives every 30 s.
 // --mix full (the default) adds internet noise: SYN scans and UDP probes of closed ports,
 // SIP scanners (OPTIONS from sipvicious-like sources), pings, a blocked source, and LAN
 // admin traffic (SSH, HTTPS). --mix calls keeps only the calls, which the shipped policy
 // accepts in full: the end-to-end benchmark counts every packet as deliverable.
+// --mix flood: a spoofed-source REGISTER flood from --sources distinct IPv6 /64s (default
+// 100,000: 2001:db8::/32 is the only documentation range that holds that many sources)
+// while LAN phones and remote extensions keep registering over IPv4.
 //
 // Addresses come only from documentation ranges and match scripts/lib/testbed.sh: the PBX
 // is 192.0.2.1 / 198.51.100.1 / 203.0.113.1 / 2001:db8:{1,2,3}::1. Link type Ethernet.
@@ -41,11 +44,13 @@ address v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
     return x;
 }
 
-// 2001:db8:NET::HOST
-address v6(std::uint8_t net, std::uint16_t host) {
+// 2001:db8:NET:SUBNET::HOST (NET up to 0xffff: the flood's sources use /48s beyond the
+// testbed's 1..3)
+address v6(std::uint16_t net, std::uint16_t host, std::uint16_t subnet = 0) {
     address x;
     x.v6 = true;
-    const std::uint8_t pre[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00, net};
+    const std::uint8_t pre[8] = {0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(net >> 8), static_cast<std::uint8_t>(net),
+                                 static_cast<std::uint8_t>(subnet >> 8), static_cast<std::uint8_t>(subnet)};
     std::memcpy(x.b.data(), pre, sizeof pre);
     x.b[14] = static_cast<std::uint8_t>(host >> 8);
     x.b[15] = static_cast<std::uint8_t>(host);
@@ -160,7 +165,11 @@ bytes text(const std::string& s) { return bytes(s.begin(), s.end()); }
 std::string ip_text(const address& a) {
     char buf[64];
     if (!a.v6) std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a.b[0], a.b[1], a.b[2], a.b[3]);
-    else std::snprintf(buf, sizeof buf, "[2001:db8:%x::%x]", a.b[5], a.b[14] << 8 | a.b[15]);
+    else if ((a.b[6] | a.b[7]) == 0)
+        std::snprintf(buf, sizeof buf, "[2001:db8:%x::%x]", a.b[4] << 8 | a.b[5], a.b[14] << 8 | a.b[15]);
+    else
+        std::snprintf(buf, sizeof buf, "[2001:db8:%x:%x::%x]", a.b[4] << 8 | a.b[5], a.b[6] << 8 | a.b[7],
+                      a.b[14] << 8 | a.b[15]);
     return buf;
 }
 
@@ -216,7 +225,10 @@ struct generator {
             const std::uint64_t end = start + 60'000'000 + rng() % 240'000'000;
             const bool remote = c % 2 == 1;  // remote extension over the internet, else the trunk
             const bool over_v6 = remote && c % 4 == 3;
-            const address trunk = over_v6  ? v6(3, static_cast<std::uint16_t>(0x1000 + c))
+            // An IPv6 remote extension sits in its own /64, as every home or office network does:
+            // SIP protection keys IPv6 sources by /64, so extensions sharing one /64 would add up
+            // to one source's request rate (and get banned together).
+            const address trunk = over_v6  ? v6(3, 0x10, static_cast<std::uint16_t>(0x1000 + c))
                                   : remote ? v4(203, 0, 113, inet_host(rng))
                                            : v4(198, 51, 100, static_cast<std::uint8_t>(20 + c % 4));
             const address trunk_pbx = over_v6 ? pbx_inet6 : remote ? pbx_inet : pbx_trusted;
@@ -240,6 +252,28 @@ struct generator {
             const address trunk = v4(198, 51, 100, static_cast<std::uint8_t>(20 + k));
             for (std::uint64_t t = rng() % 30'000'000; t < seconds_us; t += 30'000'000)
                 emit(t, udp(trunk, pbx_trusted, 5060, 5060, text(sip("OPTIONS", trunk, pbx_trusted, ++sip_n))));
+        }
+    }
+
+    // A spoofed-source REGISTER flood from `sources` distinct IPv6 /64s (2001:db8:4000::/36 and
+    // up, one REGISTER each, spread evenly over the capture) while 200 LAN phones and 50
+    // remote extensions (IPv4, so their delivery is counted apart from the flood's) REGISTER
+    // every 2.5 s of capture time: few enough that a remote extension stays below the
+    // request-rate tiers however fast the capture is replayed.
+    void flood(unsigned sources) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < sources; ++i) {
+            const address s = v6(static_cast<std::uint16_t>(0x4000 + (i >> 16)), 1, static_cast<std::uint16_t>(i & 0xffff));
+            const std::uint64_t t = seconds_us * i / std::max(1u, sources);
+            emit(t, udp(s, pbx_inet6, 5060, 5060, text(sip("REGISTER", s, pbx_inet6, ++n))));
+        }
+        for (unsigned p = 0; p < 250; ++p) {
+            const bool lan = p < 200;
+            const address phone = lan ? v4(192, 0, 2, static_cast<std::uint8_t>(20 + p))
+                                      : v4(203, 0, 113, static_cast<std::uint8_t>(20 + p - 200));
+            const address to = lan ? pbx_lan : pbx_inet;
+            for (std::uint64_t t = rng() % 2'500'000; t < seconds_us; t += 2'500'000)
+                emit(t, udp(phone, to, 5060, 5060, text(sip("REGISTER", phone, to, 1000000 + ++n))));
         }
     }
 
@@ -283,7 +317,8 @@ struct generator {
 
 int usage(const char* why) {
     std::fprintf(stderr,
-                 "gen_traffic: %s\nusage: gen_traffic --calls N --seconds S --seed X --out FILE.pcap [--mix full|calls]\n",
+                 "gen_traffic: %s\nusage: gen_traffic --calls N --seconds S --seed X --out FILE.pcap [--mix full|calls|flood] "
+                 "[--sources N]\n",
                  why);
     return 2;
 }
@@ -300,7 +335,7 @@ bool parse_number(const char* s, unsigned long long max, unsigned long long& out
 }  // namespace
 
 int main(int argc, char** argv) {
-    unsigned long long calls = 10, seconds = 10, seed = 1;
+    unsigned long long calls = 10, seconds = 10, seed = 1, sources = 100000;
     std::string out, mix = "full";
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -316,7 +351,9 @@ int main(int argc, char** argv) {
             out = v;
         } else if (a == "--mix") {
             mix = v;
-            if (mix != "full" && mix != "calls") return usage("--mix is full or calls");
+            if (mix != "full" && mix != "calls" && mix != "flood") return usage("--mix is full, calls or flood");
+        } else if (a == "--sources") {
+            if (!parse_number(v, 16u << 20, sources)) return usage("--sources wants 0..16777216");
         } else {
             return usage(("unknown option " + a).c_str());
         }
@@ -324,8 +361,12 @@ int main(int argc, char** argv) {
     if (out.empty()) return usage("--out is required");
 
     generator g{std::mt19937_64(seed), seconds * 1'000'000, {}};
-    g.calls(static_cast<unsigned>(calls));
-    if (mix == "full") g.noise();
+    if (mix == "flood") {
+        g.flood(static_cast<unsigned>(sources));
+    } else {
+        g.calls(static_cast<unsigned>(calls));
+        if (mix == "full") g.noise();
+    }
     std::sort(g.out.begin(), g.out.end(),
               [](const packet& a, const packet& b) { return a.t_us != b.t_us ? a.t_us < b.t_us : a.seq < b.seq; });
 
@@ -351,7 +392,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "gen_traffic: writing '%s' failed\n", out.c_str());
         return 1;
     }
-    std::printf("%s: %zu packets, %llu calls, %llu s, seed %llu, mix %s\n", out.c_str(), g.out.size(), calls, seconds,
-                seed, mix.c_str());
+    if (mix == "flood")
+        std::printf("%s: %zu packets, %llu flood sources, %llu s, seed %llu, mix flood\n", out.c_str(), g.out.size(),
+                    sources, seconds, seed);
+    else
+        std::printf("%s: %zu packets, %llu calls, %llu s, seed %llu, mix %s\n", out.c_str(), g.out.size(), calls,
+                    seconds, seed, mix.c_str());
     return 0;
 }

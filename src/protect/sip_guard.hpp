@@ -40,6 +40,10 @@ struct guard_outcome {
     ban_event event;
 };
 
+// The User-Agent, From display name or From user that names a scanner of the policy's lists
+// (case-insensitive substring; the allow list wins), or empty.
+std::string_view scanner_match(const sip_settings& s, const sip::message_view& m) noexcept;
+
 class sip_guard final : public ban_admin {
 public:
     // Engine seconds now (monotonic on the engine; the replay passes capture time instead).

@@ -1,0 +1,111 @@
+// Finding the line ends and colons of a SIP message 64 bytes at a time: a bit mask per
+// 64-byte block (bit i set when byte i is '\n', resp. ':'), so the next line end or header
+// colon is a shift and a count of trailing zeros, not a memchr call or a byte loop per line.
+// SSE2 (baseline on x86-64) builds a mask in four compares; the scalar builder is the
+// portable fallback, and the tests check that both agree. Bounded by the input: the last
+// partial block is copied into a zero-padded buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define PBXGATE_SIP_SSE2 1
+#endif
+
+namespace pbxgate::sip::detail {
+
+// Bit i of the mask is set when p[i] == C.
+template <char C>
+inline std::uint64_t byte_mask_scalar(const char* p) noexcept {
+    std::uint64_t m = 0;
+    for (unsigned i = 0; i < 64; ++i) m |= static_cast<std::uint64_t>(p[i] == C) << i;
+    return m;
+}
+
+#if defined(PBXGATE_SIP_SSE2)
+template <char C>
+inline std::uint64_t byte_mask_sse2(const char* p) noexcept {
+    const __m128i c = _mm_set1_epi8(C);
+    const auto bits = [&](unsigned i) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+        return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, c))));
+    };
+    return bits(0) | bits(1) << 16 | bits(2) << 32 | bits(3) << 48;
+}
+#endif
+
+// The 64 bytes at p must all be readable.
+template <char C>
+inline std::uint64_t byte_mask(const char* p) noexcept {
+#if defined(PBXGATE_SIP_SSE2)
+    return byte_mask_sse2<C>(p);
+#else
+    return byte_mask_scalar<C>(p);
+#endif
+}
+
+// The next byte C at or after a position, for positions that only move forward: a block's
+// mask is built once and kept while the searches stay inside it. Mask is a template
+// parameter so the tests run the same finder over both builders.
+template <char C, std::uint64_t (*Mask)(const char*) = byte_mask<C>>
+class byte_finder {
+public:
+    byte_finder(const char* begin, const char* end) noexcept : begin_(begin), end_(end) {}
+
+    // The first C in [from, limit), or nullptr; begin <= from and limit <= end.
+    const char* next(const char* from, const char* limit) noexcept {
+        while (from < limit) {
+            const std::size_t off = static_cast<std::size_t>(from - begin_);
+            const char* const blk = begin_ + (off & ~std::size_t{63});
+            if (blk != block_) load(blk);
+            const std::uint64_t m = mask_ & (~std::uint64_t{0} << (off & 63));
+            if (m != 0) {
+                const char* const at = blk + __builtin_ctzll(m);
+                return at < limit ? at : nullptr;
+            }
+            from = blk + 64;
+        }
+        return nullptr;
+    }
+
+private:
+    void load(const char* blk) noexcept {
+        block_ = blk;
+        const std::size_t left = static_cast<std::size_t>(end_ - blk);
+        if (left >= 64) {
+            mask_ = Mask(blk);
+        } else {
+            char tail[64] = {};  // the zero padding holds no C: nothing is found past the input
+            std::memcpy(tail, blk, left);
+            mask_ = Mask(tail);
+        }
+    }
+
+    const char* begin_;
+    const char* end_;
+    const char* block_ = nullptr;
+    std::uint64_t mask_ = 0;
+};
+
+// The first `c` in s at or after `from`, or npos: 16 bytes per compare while 16 are left
+// inside s (never reading past it), then byte by byte.
+inline std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
+    std::size_t i = from;
+#if defined(PBXGATE_SIP_SSE2)
+    const __m128i needle = _mm_set1_epi8(c);
+    for (; i + 16 <= s.size(); i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+        const int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle));
+        if (m != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+    }
+#endif
+    for (; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
+}  // namespace pbxgate::sip::detail
