@@ -364,8 +364,10 @@ void apply_asterisk(const toml::table& table, const std::string& file, policy_dr
 // What the table lacks is checked after merging (check_merged), so a base file may name
 // the API and a site file the credentials.
 void apply_crowdsec(const toml::table& table, const std::string& file, policy_draft& draft, diagnostics& diag) {
-    check_known_keys(table, {"api_url", "bouncer_key_file", "machine_credentials_file", "poll_seconds"}, "[crowdsec]",
-                     file, diag);
+    // An unknown key is likely a misspelt known one: what seems missing then is not reported.
+    if (!check_known_keys(table, {"api_url", "bouncer_key_file", "machine_credentials_file", "poll_seconds"},
+                          "[crowdsec]", file, diag))
+        draft.crowdsec_broken = true;
     crowdsec_settings& c = draft.crowdsec;
     c.enabled = true;
     draft.crowdsec_at = location_of(file, table.source());
