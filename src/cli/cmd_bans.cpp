@@ -190,7 +190,9 @@ void register_bans_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
 
     auto* l = cmd->add_subcommand("list", "the bans in force: a table, or JSON rows with --json");
-    l->add_flag("--json", c->json, "JSON rows: source, reason, since, expires (Unix seconds; null: until removed), count");
+    l->add_flag("--json", c->json,
+                "JSON rows: source, reason, since, expires (Unix seconds; null: until removed), count; origin and "
+                "scenario for a CrowdSec ban");
     l->callback([c, &exit_code] { exit_code = list(*c); });
 
     auto* a = cmd->add_subcommand("add", "ban a source (address or PREFIX/LEN)");
