@@ -81,7 +81,7 @@ void bridge::tick(protect::ban_admin& bans, const decision_book::zone_lookup& zo
     bool changed = false;
     for (const pull& p : client_->take_pulls()) {
         log_events(book_.apply(p.delta, p.full, bans, zone_of, now_unix));
-        changed = true;
+        changed = changed || p.full || !p.delta.added.empty() || !p.delta.deleted.empty();
     }
     active_ = book_.active(now_unix);
     const book_counts& c = book_.counts();
@@ -99,7 +99,10 @@ void bridge::share_ban(const ip_prefix& source, std::string_view reason, std::in
     client_->push_alert(own_ban{source, std::string(*scenario), std::move(message), duration_s, now_unix});
 }
 
-void bridge::set_poll(std::uint32_t seconds) { client_->set_poll(std::chrono::seconds(seconds)); }
+void bridge::reloaded(std::uint32_t poll_seconds, protect::ban_admin& bans, const decision_book::zone_lookup& zone_of) {
+    client_->set_poll(std::chrono::seconds(poll_seconds));
+    log_events(book_.recheck_zones(bans, zone_of));
+}
 
 void bridge::save(std::int64_t now_unix) {
     if (state_path_.empty()) return;

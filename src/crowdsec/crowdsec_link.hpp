@@ -36,7 +36,8 @@ public:
     // Main thread: one of the engine's own bans (reason scanner, auth_failures, request_rate).
     void share_ban(const ip_prefix& source, std::string_view reason, std::int64_t duration_s, std::string message,
                  std::int64_t now_unix);
-    void set_poll(std::uint32_t seconds);
+    // Main thread, after a reload: the new poll period, and the zones checked again.
+    void reloaded(std::uint32_t poll_seconds, protect::ban_admin& bans, const decision_book::zone_lookup& zone_of);
     // Stops the thread and saves the decisions in force.
     void stop(std::int64_t now_unix);
     void save(std::int64_t now_unix);

@@ -95,7 +95,7 @@ void decision_book::ban(const decision& d, const ip_prefix& source, protect::ban
 std::vector<book_event> decision_book::apply(const stream_delta& delta, bool full, protect::ban_admin& bans,
                                              const zone_lookup& zone_of, std::int64_t now_unix) {
     std::vector<book_event> events;
-    prune(now_unix);
+    prune(now_unix, &bans);
     // Deleted first: a startup answer lists the expired decisions of a source beside its
     // running one.
     for (const decision& d : delta.deleted) {
@@ -132,12 +132,30 @@ std::vector<book_event> decision_book::apply(const stream_delta& delta, bool ful
     return events;
 }
 
-void decision_book::prune(std::int64_t now_unix) {
-    // The ban table expires the ban itself; the book only forgets it.
+void decision_book::prune(std::int64_t now_unix, protect::ban_admin* bans) {
+    // The ban table expires the ban itself; the book forgets it, and with the ban table at
+    // hand, its origin and scenario there too (remove_ban on an expired ban only does that).
     while (!by_expiry_.empty() && by_expiry_.begin()->first <= now_unix) {
-        entries_.erase(by_expiry_.begin()->second);
+        const auto it = entries_.find(by_expiry_.begin()->second);
+        if (bans != nullptr && it != entries_.end() && !bans->find_ban(it->second.source, now_unix))
+            bans->remove_ban(it->second.source);
+        if (it != entries_.end()) entries_.erase(it);
         by_expiry_.erase(by_expiry_.begin());
     }
+}
+
+std::vector<book_event> decision_book::recheck_zones(protect::ban_admin& bans, const zone_lookup& zone_of) {
+    std::vector<book_event> events;
+    std::vector<std::string> now_protected;
+    for (const auto& [key, e] : entries_) {
+        const zone z = zone_of(e.source.address);
+        if (z == zone::trusted || z == zone::lan || z == zone::localhost) now_protected.push_back(key);
+    }
+    for (const std::string& key : now_protected) {
+        ++counts_.protected_zone;
+        lift(key, bans, events);
+    }
+    return events;
 }
 
 std::size_t decision_book::active(std::int64_t now_unix) {

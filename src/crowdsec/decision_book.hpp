@@ -57,6 +57,9 @@ public:
     std::vector<book_event> apply(const stream_delta& delta, bool full, protect::ban_admin& bans,
                                   const zone_lookup& zone_of, std::int64_t now_unix);
 
+    // After a reload: lifts the bans on sources whose zone is now trusted, lan or localhost.
+    std::vector<book_event> recheck_zones(protect::ban_admin& bans, const zone_lookup& zone_of);
+
     std::size_t active(std::int64_t now_unix);  // sources banned by CrowdSec now (prunes the expired)
     const book_counts& counts() const noexcept { return counts_; }
 
@@ -77,7 +80,7 @@ private:
     void ban(const decision& d, const ip_prefix& source, protect::ban_admin& bans, std::int64_t now_unix,
              std::vector<book_event>& events);
     void lift(const std::string& key, protect::ban_admin& bans, std::vector<book_event>& events);
-    void prune(std::int64_t now_unix);
+    void prune(std::int64_t now_unix, protect::ban_admin* bans = nullptr);
 
     std::uint8_t v4_len_;
     std::uint8_t v6_len_;

@@ -301,7 +301,8 @@ public:
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
             prefilter_.apply_blocked(slot_.current()->policy->source(),
                                      options_.mode.value_or(eng.mode) == engine_mode::monitor);
-            if (crowdsec_) crowdsec_->set_poll(slot_.current()->policy->source().crowdsec.poll_seconds);
+            // A source the new zones trust is no longer banned by CrowdSec.
+            if (crowdsec_) crowdsec_->reloaded(slot_.current()->policy->source().crowdsec.poll_seconds, *guard_, zone_lookup());
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.

@@ -173,6 +173,36 @@ TEST_CASE("crowdsec book: expired and zero-length decisions are not applied; exp
     CHECK(r.book.active(now + 11) == 0);
 }
 
+TEST_CASE("crowdsec book: a reload that trusts a banned source lifts its CrowdSec ban") {
+    rig r;
+    r.apply({dec(1, "198.51.100.7/32"), dec(2, "198.51.100.8/32")});
+    const auto trust_7 = [](const ip_address& a) {
+        return to_string(a) == "198.51.100.7" ? zone::trusted : test_zone(a);
+    };
+    const auto events = r.book.recheck_zones(r.guard, trust_7);
+    REQUIRE(events.size() == 1);
+    CHECK_FALSE(r.ban("198.51.100.7/32"));
+    CHECK(r.ban("198.51.100.8/32"));
+    CHECK(r.book.active(now) == 1);
+}
+
+TEST_CASE("crowdsec book: an expired decision leaves no origin behind in the ban table") {
+    protect::seconds_t engine_now = 1000;
+    protect::sip_guard guard{4096, 32, 64, [&] { return engine_now; }};
+    decision_book book{32, 64, 4096};
+    stream_delta d;
+    d.added = {dec(1, "198.51.100.7/32", 10, "first")};
+    book.apply(d, false, guard, &test_zone, now);
+    engine_now += 20;
+    book.apply(stream_delta{}, false, guard, &test_zone, now + 20);
+    CHECK(book.active(now + 20) == 0);
+    // A later manual ban of the same source shows no stale CrowdSec scenario.
+    REQUIRE(guard.add_ban(*parse_prefix("198.51.100.7/32"), 60, "crowdsec", now + 20).empty());
+    const auto v = guard.find_ban(*parse_prefix("198.51.100.7/32"), now + 20);
+    REQUIRE(v);
+    CHECK(v->scenario.empty());
+}
+
 TEST_CASE("crowdsec book: the state file keeps running decisions, origin and scenario") {
     testing::temp_dir dir;
     const std::string path = (dir.path / "crowdsec-decisions").string();
