@@ -19,8 +19,8 @@ struct ban_view {
     std::int64_t since_unix = 0;
     std::int64_t expires_unix = 0;  // 0: until removed
     std::uint32_t count = 0;        // offences that led to it
-    std::string origin;             // crowdsec: the decision's origin (cscli, crowdsec, CAPI...)
-    std::string scenario;           // crowdsec: the decision's scenario
+    std::string origin{};           // crowdsec: the decision's origin (cscli, crowdsec, CAPI...)
+    std::string scenario{};         // crowdsec: the decision's scenario
 };
 
 // Where a ban shared by another system came from (a CrowdSec decision).
