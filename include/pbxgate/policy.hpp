@@ -158,11 +158,23 @@ struct sip_settings {
     std::uint8_t ipv6_prefix = 64;
 };
 
+// The [crowdsec] table: bans shared with a CrowdSec local API. Off when the table is absent.
+// Paths are absolute (a relative one is taken from the policy file's directory).
+struct crowdsec_settings {
+    bool enabled = false;                  // the table is present
+    std::string api_url;                   // http://HOST:PORT/ of the local API
+    std::string bouncer_key_file;          // `cscli bouncers add NAME -o raw`: pull decisions
+    std::string machine_credentials_file;  // `cscli machines add NAME --auto -f FILE`: push alerts
+    std::uint32_t poll_seconds = 10;
+    friend bool operator==(const crowdsec_settings&, const crowdsec_settings&) = default;
+};
+
 struct policy {
     std::vector<service_def> services;   // enabled and disabled, in a stable order
     zone_defs zones;
     engine_settings engine;
     sip_settings sip;
+    crowdsec_settings crowdsec;
     std::vector<std::string> files;      // every file read (the top file first, then what it extends,
                                          // then the Asterisk files the import read)
     asterisk_settings asterisk;

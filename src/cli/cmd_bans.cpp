@@ -1,5 +1,6 @@
 // pbxgate bans: the running engine's SIP bans, through its control socket.
-//   list [--json]                      table (or JSON rows: source, reason, since, expires, count)
+//   list [--json]                      table (or JSON rows: source, reason, since, expires, count,
+//                                      and origin, scenario for a CrowdSec ban)
 //   add ADDR[/LEN] [--for D] [--reason TEXT]   D like 30s, 10m, 1h, 7d; without --for: until removed
 //   remove ADDR[/LEN]
 //   flush
@@ -102,6 +103,9 @@ int list(const bans_cli& c) {
             if (const std::int64_t e = field_int(b, "expires"); e > 0) w.value(static_cast<std::uint64_t>(e));
             else w.null();
             w.key("count").value(static_cast<std::uint64_t>(field_int(b, "count")));
+            // A CrowdSec ban: where the decision came from.
+            if (const std::string o = field_str(b, "origin"); !o.empty()) w.key("origin").value(o);
+            if (const std::string sc = field_str(b, "scenario"); !sc.empty()) w.key("scenario").value(sc);
             w.end_object();
         }
         w.end_array();
@@ -114,9 +118,12 @@ int list(const bans_cli& c) {
     for (const json_value& b : bans->items()) {
         const std::int64_t expires = field_int(b, "expires");
         const std::string left = expires > 0 ? control::format_duration(expires - now) : "until removed";
-        std::printf("%-43s %-14s %-21s %-14s %lld\n", field_str(b, "source").c_str(), field_str(b, "reason").c_str(),
+        std::string from;  // a CrowdSec ban: origin and scenario
+        if (const std::string o = field_str(b, "origin"); !o.empty()) from += "  " + o;
+        if (const std::string sc = field_str(b, "scenario"); !sc.empty()) from += " " + sc;
+        std::printf("%-43s %-14s %-21s %-14s %lld%s\n", field_str(b, "source").c_str(), field_str(b, "reason").c_str(),
                     utc_time(field_int(b, "since")).c_str(), left.c_str(),
-                    static_cast<long long>(field_int(b, "count")));
+                    static_cast<long long>(field_int(b, "count")), from.c_str());
     }
     std::printf("%zu ban(s)\n", bans->items().size());
     return exit_ok;
@@ -183,7 +190,9 @@ void register_bans_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
 
     auto* l = cmd->add_subcommand("list", "the bans in force: a table, or JSON rows with --json");
-    l->add_flag("--json", c->json, "JSON rows: source, reason, since, expires (Unix seconds; null: until removed), count");
+    l->add_flag("--json", c->json,
+                "JSON rows: source, reason, since, expires (Unix seconds; null: until removed), count; origin and "
+                "scenario for a CrowdSec ban");
     l->callback([c, &exit_code] { exit_code = list(*c); });
 
     auto* a = cmd->add_subcommand("add", "ban a source (address or PREFIX/LEN)");

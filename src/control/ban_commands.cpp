@@ -44,6 +44,8 @@ void register_ban_commands(command_registry& registry, std::function<protect::ba
             if (b.expires_unix > 0) w.value(static_cast<std::uint64_t>(b.expires_unix));
             else w.null();
             w.key("count").value(static_cast<std::uint64_t>(b.count));
+            if (!b.origin.empty()) w.key("origin").value(b.origin);
+            if (!b.scenario.empty()) w.key("scenario").value(b.scenario);
             w.end_object();
         }
         w.end_array().end_object();

@@ -18,6 +18,8 @@
 
 #include "control/ban_commands.hpp"
 #include "control/control_server.hpp"
+#include "crowdsec/crowdsec_link.hpp"
+#include "crowdsec/curl_transport.hpp"
 #include "datapath/drop_log.hpp"
 #include "engine/engine_observer.hpp"
 #include "engine/kernel_prefilter.hpp"
@@ -119,6 +121,11 @@ public:
         for (const std::uint16_t q : options_.queues) backends_.push_back(make_backend(q, eng, fail));
         open_control_socket();  // as root, before the user switch: /run is root's
         prepare_state_dir();
+        // The CrowdSec key files are root's: read before the user switch.
+        if (const crowdsec_settings& cs = pub->policy->source().crowdsec; cs.enabled)
+            crowdsec_ = std::make_unique<crowdsec::bridge>(cs, pub->policy->source().sip, engine_uid(options_.user),
+                                                           options_.strict_modes,
+                                                           std::make_unique<crowdsec::curl_transport>());
         if (options_.drop_privileges) {
             drop_privileges(options_.user);  // before any thread: caps are per thread
             const privilege_state p = current_privileges();
@@ -129,6 +136,12 @@ public:
         const sip_settings& sip = pub->policy->source().sip;
         guard_ = std::make_unique<protect::sip_guard>(sip.capacity, sip.ipv4_prefix, sip.ipv6_prefix);
         load_sip_state();
+        if (crowdsec_) {
+            crowdsec_->start(options_.state_dir, *guard_, zone_lookup(), unix_seconds());
+            observer_.set_crowdsec_source([this] { return crowdsec_->metrics(unix_seconds()); });
+            spdlog::info("crowdsec: local API {}, poll every {} s", pub->policy->source().crowdsec.api_url,
+                         pub->policy->source().crowdsec.poll_seconds);
+        }
         worker_settings ws;
         ws.mode = options_.mode;
         ws.guard = guard_.get();
@@ -160,7 +173,14 @@ public:
         for (auto& t : threads_) t.join();
         threads_.clear();
         drain_drop_log();
+        if (crowdsec_) crowdsec_->stop(unix_seconds());
         save_sip_state();
+    }
+
+    // The zone of an address in the policy in force (main thread: the publisher, which may
+    // read the current generation without being an RCU reader).
+    crowdsec::decision_book::zone_lookup zone_lookup() {
+        return [this](const ip_address& a) { return slot_.current()->policy->zone_of(a, packet_meta{}); };
     }
 
     // Summed over the workers (relaxed reads) plus a scan of the source table: metrics thread.
@@ -220,6 +240,7 @@ public:
         if (path.empty() || !guard_) return;
         if (const std::string err = guard_->save(path, unix_seconds()); !err.empty())
             spdlog::error("SIP state: {}", err);
+        if (crowdsec_) crowdsec_->save(unix_seconds());
     }
 
     // Before the pid file appears, so `pbxgate reload` always finds a status beside it.
@@ -280,6 +301,8 @@ public:
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
             prefilter_.apply_blocked(slot_.current()->policy->source(),
                                      options_.mode.value_or(eng.mode) == engine_mode::monitor);
+            // A source the new zones trust is no longer banned by CrowdSec.
+            if (crowdsec_) crowdsec_->reloaded(slot_.current()->policy->source().crowdsec.poll_seconds, *guard_, zone_lookup());
         }
         // `extends` may have changed; after a refused load the last good set still holds,
         // and the top file is always watched, so fixing it is seen.
@@ -300,7 +323,12 @@ public:
                     continue;
                 }
                 if (rec.kind == record_kind::ban) {  // one line per ban, never rate-limited away
-                    spdlog::warn("{}", format_ban(rec.ban));
+                    const std::string line = format_ban(rec.ban);
+                    spdlog::warn("{}", line);
+                    // Shared with the fleet; a would-ban (monitor mode) is not a ban.
+                    if (crowdsec_ && !rec.ban.monitor)
+                        crowdsec_->share_ban(rec.ban.source, protect::to_string(rec.ban.why), rec.ban.duration_s, line,
+                                             unix_seconds());
                     continue;
                 }
                 if (!reason_budget_.take(rec.why, now) || !budget_.take(now)) continue;
@@ -339,6 +367,8 @@ public:
 
     // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
     void tick() {
+        // CrowdSec decisions first: the pre-filter's ban sync below then takes them to the kernel.
+        if (crowdsec_) crowdsec_->tick(*guard_, zone_lookup(), unix_seconds());
         prefilter_.tick(std::chrono::steady_clock::now(), unix_seconds());
         observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
@@ -392,6 +422,7 @@ private:
     std::unique_ptr<control::control_server> control_;
     kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
     std::unique_ptr<protect::sip_guard> guard_;  // before observer_: outlives the workers' readers
+    std::unique_ptr<crowdsec::bridge> crowdsec_;  // after guard_: stopped first; before observer_, which reads it
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 

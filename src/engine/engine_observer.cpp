@@ -85,6 +85,7 @@ metrics_snapshot engine_observer::snapshot() const {
     metrics_snapshot m;
     m.status.counters = sum_counters(counters_);
     if (sip_source_) m.sip = sip_source_();
+    if (crowdsec_source_) m.crowdsec = crowdsec_source_();
     {
         std::lock_guard lock(names_mutex_);
         m.service_names = names_;

@@ -212,6 +212,29 @@ std::string format_prometheus(const metrics_snapshot& m) {
                  "New sources not tracked because their table neighbourhood held only banned or trusted ones.");
         x.sample("pbxgate_sip_untracked_total", {}, sm.untracked);
     }
+    if (m.crowdsec.present) {
+        const crowdsec_metrics& cs = m.crowdsec;
+        x.family("pbxgate_crowdsec_up", "gauge", "1 when the last call to the CrowdSec local API succeeded.");
+        x.sample("pbxgate_crowdsec_up", {}, std::uint64_t{cs.up ? 1u : 0u});
+        x.family("pbxgate_crowdsec_last_pull_age_seconds", "gauge",
+                 "Seconds since the last successful decision pull; -1 before the first.");
+        x.sample("pbxgate_crowdsec_last_pull_age_seconds", {}, cs.last_pull_age_seconds);
+        x.family("pbxgate_crowdsec_decisions", "gauge", "Sources banned by CrowdSec decisions now.");
+        x.sample("pbxgate_crowdsec_decisions", {}, cs.decisions);
+        x.family("pbxgate_crowdsec_alerts_pushed_total", "counter", "This engine's bans pushed as CrowdSec alerts.");
+        x.sample("pbxgate_crowdsec_alerts_pushed_total", {}, cs.alerts_pushed);
+        x.family("pbxgate_crowdsec_errors_total", "counter", "Failed calls to the local API and unusable answers.");
+        x.sample("pbxgate_crowdsec_errors_total", {}, cs.errors);
+        x.family("pbxgate_crowdsec_evictions_total", "counter",
+                 "CrowdSec bans evicted (the soonest to expire) at the ban table's capacity.");
+        x.sample("pbxgate_crowdsec_evictions_total", {}, cs.evictions);
+        x.family("pbxgate_crowdsec_skipped_total", "counter",
+                 "Decisions not applied: not a ban, not an Ip or Range, malformed, over the limits.");
+        x.sample("pbxgate_crowdsec_skipped_total", {}, cs.skipped);
+        x.family("pbxgate_crowdsec_protected_total", "counter",
+                 "Sources a decision named that stayed unbanned: trusted, lan or localhost.");
+        x.sample("pbxgate_crowdsec_protected_total", {}, cs.protected_zone);
+    }
     x.family("pbxgate_build_info", "gauge", "Always 1; the version is the label.");
     x.sample("pbxgate_build_info", {"version", PBXGATE_VERSION}, std::uint64_t{1});
     return x.take();

@@ -360,6 +360,52 @@ void apply_asterisk(const toml::table& table, const std::string& file, policy_dr
     }
 }
 
+// [crowdsec]: the local API, the bouncer key and machine credentials files, the poll period.
+// What the table lacks is checked after merging (check_merged), so a base file may name
+// the API and a site file the credentials.
+void apply_crowdsec(const toml::table& table, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    // An unknown key is likely a misspelt known one: what seems missing then is not reported.
+    if (!check_known_keys(table, {"api_url", "bouncer_key_file", "machine_credentials_file", "poll_seconds"},
+                          "[crowdsec]", file, diag))
+        draft.crowdsec_broken = true;
+    crowdsec_settings& c = draft.crowdsec;
+    c.enabled = true;
+    draft.crowdsec_at = location_of(file, table.source());
+    for (auto&& [key, node] : table) {
+        const std::string_view name = key.str();
+        const value_context ctx{file, diag, "crowdsec." + std::string(name)};
+        if (name == "poll_seconds") {
+            if (const auto v = read_uint(node, 1, 3600, ctx)) c.poll_seconds = *v;
+            else draft.crowdsec_broken = true;
+            continue;
+        }
+        if (name != "api_url" && name != "bouncer_key_file" && name != "machine_credentials_file") continue;
+        auto v = read_string(node, ctx);
+        if (!v) {
+            draft.crowdsec_broken = true;
+            continue;
+        }
+        if (name == "api_url") {
+            if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+                diag.error(ctx.at(node), "crowdsec.api_url must start with http:// or https://, not '" + *v + "'");
+                draft.crowdsec_broken = true;
+                continue;
+            }
+            if (v->back() != '/') *v += '/';
+            c.api_url = std::move(*v);
+            continue;
+        }
+        if (v->empty()) {
+            diag.error(ctx.at(node), ctx.what + " is empty: name a file readable by root only");
+            draft.crowdsec_broken = true;
+            continue;
+        }
+        const std::filesystem::path p(*v);
+        std::string path = p.is_absolute() ? *v : (std::filesystem::path(file).parent_path() / p).lexically_normal().string();
+        (name == "bouncer_key_file" ? c.bouncer_key_file : c.machine_credentials_file) = std::move(path);
+    }
+}
+
 }  // namespace
 
 bool valid_service_name(std::string_view name) noexcept {
@@ -370,7 +416,8 @@ bool valid_service_name(std::string_view name) noexcept {
 
 void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
                        diagnostics& diag) {
-    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk"}, "the top level", file, diag);
+    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk", "crowdsec"}, "the top level",
+                     file, diag);
     if (const auto* node = root.get("zones"))
         if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
     if (const auto* node = root.get("services"))
@@ -384,6 +431,9 @@ void apply_policy_file(const toml::table& root, const std::string& file, unsigne
     if (const auto* node = root.get("asterisk"))
         if (const auto* table = as_table_or_report(*node, "[asterisk]", file, diag))
             apply_asterisk(*table, file, draft, diag);
+    if (const auto* node = root.get("crowdsec"))
+        if (const auto* table = as_table_or_report(*node, "[crowdsec]", file, diag))
+            apply_crowdsec(*table, file, draft, diag);
 }
 
 }  // namespace pbxgate::policy_detail

@@ -98,6 +98,15 @@ void check_merged(const policy_draft& draft, diagnostics& diag) {
     if (draft.engine.place == placement::router && draft.engine.protected_addresses.empty() && !draft.protected_broken)
         diag.error(draft.placement_at, "placement = \"router\" needs engine.protected: the PBX addresses the router "
                                        "guards (e.g. protected = [\"192.0.2.10\"])");
+    const crowdsec_settings& cs = draft.crowdsec;
+    if (cs.enabled && !draft.crowdsec_broken) {
+        if (cs.bouncer_key_file.empty() && cs.machine_credentials_file.empty())
+            diag.error(draft.crowdsec_at, "[crowdsec] needs bouncer_key_file (to apply the fleet's decisions), "
+                                          "machine_credentials_file (to share this engine's bans), or both");
+        else if (!cs.bouncer_key_file.empty() && cs.api_url.empty())
+            diag.error(draft.crowdsec_at, "[crowdsec] bouncer_key_file needs api_url: the local API's address "
+                                          "(e.g. api_url = \"http://192.0.2.1:8080/\")");
+    }
 }
 
 }  // namespace pbxgate::policy_detail

@@ -36,6 +36,9 @@ struct policy_draft {
     zone_defs zones;
     engine_settings engine;
     sip_settings sip;
+    crowdsec_settings crowdsec;
+    source_location crowdsec_at;  // the [crowdsec] table, for what it lacks
+    bool crowdsec_broken = false;  // a [crowdsec] value had an error (already reported)
     // Where each [sip] service list named a service, to report a name no service has.
     std::vector<std::pair<std::string, source_location>> sip_service_refs;
     source_location placement_at;  // the `placement` key that set engine.place

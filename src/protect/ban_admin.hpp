@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@ struct ban_view {
     std::int64_t since_unix = 0;
     std::int64_t expires_unix = 0;  // 0: until removed
     std::uint32_t count = 0;        // offences that led to it
+    std::string origin{};           // crowdsec: the decision's origin (cscli, crowdsec, CAPI...)
+    std::string scenario{};         // crowdsec: the decision's scenario
+};
+
+// Where a ban shared by another system came from (a CrowdSec decision).
+struct ban_origin {
+    std::string origin;
+    std::string scenario;
 };
 
 class ban_admin {
@@ -29,6 +38,19 @@ public:
                                 const std::string& reason, std::int64_t now_unix) = 0;
     virtual bool remove_ban(const ip_prefix& source) = 0;
     virtual std::size_t flush_bans() = 0;
+    // A ban with its origin and scenario (shown by list_bans). The default forgets them.
+    virtual std::string add_ban_from(const ip_prefix& source, std::int64_t duration_s, const std::string& reason,
+                                     const ban_origin& from, std::int64_t now_unix) {
+        (void)from;
+        return add_ban(source, duration_s, reason, now_unix);
+    }
+    // The ban in force on `source` (the whole source it belongs to), if any. The default
+    // scans list_bans().
+    virtual std::optional<ban_view> find_ban(const ip_prefix& source, std::int64_t now_unix) const {
+        for (ban_view& v : list_bans(now_unix))
+            if (v.source == source) return std::move(v);
+        return std::nullopt;
+    }
 };
 
 }  // namespace pbxgate::protect

@@ -325,6 +325,22 @@ seconds_t from_unix(std::int64_t t, seconds_t now, std::int64_t now_unix) noexce
 
 }  // namespace
 
+ban_view sip_guard::view_of(std::uint64_t k, const source_slot& s, seconds_t now, std::int64_t now_unix) const {
+    ban_view v;
+    v.source = key_prefix(k, v4_len_, v6_len_);
+    const auto why = static_cast<ban_reason>(s.ban_why.load(relaxed));
+    v.reason = std::string(to_string(why));
+    if (const auto note = notes_.find(k); note != notes_.end() && (why == ban_reason::manual || why == ban_reason::crowdsec)) {
+        if (why == ban_reason::manual && !note->second.reason.empty()) v.reason = note->second.reason;
+        v.origin = note->second.from.origin;
+        v.scenario = note->second.from.scenario;
+    }
+    v.since_unix = to_unix(s.ban_since.load(relaxed), now, now_unix);
+    v.expires_unix = to_unix(s.ban_until.load(relaxed), now, now_unix);
+    v.count = s.offences.load(relaxed);
+    return v;
+}
+
 std::vector<ban_view> sip_guard::list_bans(std::int64_t now_unix) const {
     const seconds_t now = now_();
     std::vector<ban_view> out;
@@ -333,17 +349,25 @@ std::vector<ban_view> sip_guard::list_bans(std::int64_t now_unix) const {
         const std::uint64_t k = s.key.load(relaxed);
         const seconds_t until = s.ban_until.load(relaxed);
         if (k == 0 || until <= now || s.ban_monitor.load(relaxed) != 0) continue;
-        ban_view v;
-        v.source = key_prefix(k, v4_len_, v6_len_);
-        const auto why = static_cast<ban_reason>(s.ban_why.load(relaxed));
-        const auto note = why == ban_reason::manual ? manual_notes_.find(k) : manual_notes_.end();
-        v.reason = note != manual_notes_.end() ? note->second : std::string(to_string(why));
-        v.since_unix = to_unix(s.ban_since.load(relaxed), now, now_unix);
-        v.expires_unix = to_unix(until, now, now_unix);
-        v.count = s.offences.load(relaxed);
-        out.push_back(std::move(v));
+        out.push_back(view_of(k, s, now, now_unix));
     }
     return out;
+}
+
+std::optional<ban_view> sip_guard::find_ban(const ip_prefix& source, std::int64_t now_unix) const {
+    const seconds_t now = now_();
+    const std::uint64_t k = key(source.address);
+    // find() is the workers' lookup; the table is never resized, so a const probe is safe.
+    const source_slot* s = const_cast<source_table&>(table_).find(k);
+    if (s == nullptr || s->ban_until.load(relaxed) <= now || s->ban_monitor.load(relaxed) != 0) return std::nullopt;
+    return view_of(k, *s, now, now_unix);
+}
+
+std::string sip_guard::add_ban_from(const ip_prefix& source, std::int64_t duration_s, const std::string& reason,
+                                    const ban_origin& from, std::int64_t now_unix) {
+    std::string err = add_ban(source, duration_s, reason, now_unix);
+    if (err.empty() && (!from.origin.empty() || !from.scenario.empty())) notes_[key(source.address)].from = from;
+    return err;
 }
 
 std::string sip_guard::add_ban(const ip_prefix& source, std::int64_t duration_s, const std::string& reason,
@@ -365,15 +389,15 @@ std::string sip_guard::add_ban(const ip_prefix& source, std::int64_t duration_s,
     slot->ban_monitor.store(0, relaxed);
     slot->offences.store(static_cast<std::uint16_t>(slot->offences.load(relaxed) + 1), relaxed);
     slot->last_seen.store(now, relaxed);
-    if (why == ban_reason::manual && reason != to_string(ban_reason::manual)) manual_notes_[key(source.address)] = reason;
-    else manual_notes_.erase(key(source.address));
+    if (why == ban_reason::manual && reason != to_string(ban_reason::manual)) notes_[key(source.address)] = {reason, {}};
+    else notes_.erase(key(source.address));
     return {};
 }
 
 bool sip_guard::remove_ban(const ip_prefix& source) {
     source_slot* slot = table_.find(key(source.address));
     if (slot == nullptr || slot->ban_until.load(relaxed) == 0) return false;
-    manual_notes_.erase(key(source.address));
+    notes_.erase(key(source.address));
     slot->ban_until.store(0, relaxed);
     slot->ban_monitor.store(0, relaxed);
     slot->fail_count.store(0, relaxed);
@@ -384,7 +408,7 @@ bool sip_guard::remove_ban(const ip_prefix& source) {
 std::size_t sip_guard::flush_bans() {
     std::size_t n = 0;
     const seconds_t now = now_();
-    manual_notes_.clear();
+    notes_.clear();
     for (std::size_t i = 0; i < table_.slot_count(); ++i) {
         source_slot& s = table_.slot(i);
         if (s.key.load(relaxed) == 0 || s.ban_until.load(relaxed) == 0) continue;

@@ -80,6 +80,9 @@ public:
                         std::int64_t now_unix) override;
     bool remove_ban(const ip_prefix& source) override;
     std::size_t flush_bans() override;
+    std::string add_ban_from(const ip_prefix& source, std::int64_t duration_s, const std::string& reason,
+                             const ban_origin& from, std::int64_t now_unix) override;
+    std::optional<ban_view> find_ban(const ip_prefix& source, std::int64_t now_unix) const override;
 
     // Persistence: bans, registered and known sources, one per line, in unix time. Empty on
     // success, else an error; load drops expired entries and keeps the running ones.
@@ -94,9 +97,16 @@ private:
     bool count_rate(const sip_settings& s, source_slot& slot, seconds_t now, bool monitor, guard_outcome& out) noexcept;
 
     source_table table_;
-    // The admin's words for a manual ban (`pbxgate bans add --reason`), shown by list_bans.
-    // Control thread only, like every ban_admin call; not saved (a restart shows "manual").
-    std::map<std::uint64_t, std::string> manual_notes_;
+    ban_view view_of(std::uint64_t k, const source_slot& s, seconds_t now, std::int64_t now_unix) const;
+
+    // The admin's words for a manual ban (`pbxgate bans add --reason`), and a CrowdSec ban's
+    // origin and scenario, shown by list_bans. Control thread only, like every ban_admin
+    // call; not saved (a restart shows "manual"; CrowdSec keeps its own file).
+    struct ban_note {
+        std::string reason;
+        ban_origin from;
+    };
+    std::map<std::uint64_t, ban_note> notes_;
     std::uint8_t v4_len_;
     std::uint8_t v6_len_;
     clock now_;

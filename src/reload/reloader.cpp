@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "reload/crowdsec_keys.hpp"
 #include "reload/engine_keys.hpp"
 #include "reload/policy_diff.hpp"
 
@@ -24,6 +25,8 @@ reload_outcome reload_policy(const std::string& path, policy_slot& slot, const f
     const policy& running = before->policy->source();
     out.summary = describe_policy_change(running, *loaded.value);
     out.kept = keep_restart_only_keys(loaded.value->engine, running.engine);
+    for (std::string& line : keep_restart_only_crowdsec_keys(loaded.value->crowdsec, running.crowdsec))
+        out.kept.push_back(std::move(line));
     std::unique_ptr<const compiled_policy> next;
     try {
         // The previous generation lends its service ids: counters indexed by id stay right.

@@ -1,5 +1,6 @@
 #include "cli/stats/stats_table.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -103,6 +104,23 @@ std::string format_stats_table(const std::vector<metric_sample>& samples) {
                 num(value_of(samples, "pbxgate_queue_errors_total", {{"kind", "netlink"}})).c_str(),
                 num(value_of(samples, "pbxgate_queue_errors_total", {{"kind", "parse"}})).c_str(),
                 num(value_of(samples, "pbxgate_drop_log_overflow_total")).c_str());
+
+    // [crowdsec]: only when the engine has the table (the family is absent otherwise).
+    const bool crowdsec = std::any_of(samples.begin(), samples.end(),
+                                      [](const metric_sample& s) { return s.name == "pbxgate_crowdsec_up"; });
+    if (crowdsec) {
+        const double age = value_of(samples, "pbxgate_crowdsec_last_pull_age_seconds");
+        out += "\ncrowdsec:\n";
+        out += line("  local API %s; last pull %s; %s decisions in force; %s alerts pushed; %s errors; %s evicted, "
+                    "%s skipped",
+                    value_of(samples, "pbxgate_crowdsec_up") == 1 ? "up" : "DOWN",
+                    age < 0 ? "never" : (num(age) + " s ago").c_str(),
+                    num(value_of(samples, "pbxgate_crowdsec_decisions")).c_str(),
+                    num(value_of(samples, "pbxgate_crowdsec_alerts_pushed_total")).c_str(),
+                    num(value_of(samples, "pbxgate_crowdsec_errors_total")).c_str(),
+                    num(value_of(samples, "pbxgate_crowdsec_evictions_total")).c_str(),
+                    num(value_of(samples, "pbxgate_crowdsec_skipped_total")).c_str());
+    }
     return out;
 }
 
