@@ -48,7 +48,7 @@ private:
     void refill();
     bool refill_in_place(const kernelset::set_spec& spec, const std::vector<ip_prefix>& next,
                          const std::vector<ip_prefix>& now);
-    void refresh_counters();
+    void refresh_counters(std::chrono::steady_clock::time_point now);
     void observe(const std::string& set, const kernelset::totals& now);
     void warn_once(const std::string& what, const std::string& message);
 
@@ -65,7 +65,8 @@ private:
     bool monitor_ = false;
     std::vector<ip_prefix> policy_blocked_;
     std::vector<ip_prefix> list_members_;
-    std::map<std::string, std::vector<ip_prefix>> written_;  // set -> sorted members we put there last
+    std::map<std::string, std::vector<ip_prefix>> written_;
+    std::map<std::string, std::chrono::steady_clock::time_point> next_read_;  // set -> next counter read  // set -> sorted members we put there last
     std::map<std::string, set_counts> counts_;
     std::map<std::string, std::string> warned_;  // what -> last message logged
     std::chrono::steady_clock::time_point next_tick_{};
