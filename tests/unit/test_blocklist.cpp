@@ -15,6 +15,7 @@
 #include "engine/kernel_prefilter.hpp"
 #include "fake_set_backend.hpp"
 #include "kernelset/prefilter_sets.hpp"
+#include "test_policy_support.hpp"
 
 using namespace pbxgate;
 
@@ -286,4 +287,42 @@ TEST_CASE("kernel pre-filter: list members join the blocked sets, small changes 
     pre.set_list_members(members);
     CHECK(count(kernelset::blocked_set_v6) == 10);
     CHECK(std::find(fake.calls.begin(), fake.calls.end(), "swap pbxgate-blocked6-n pbxgate-blocked6") != fake.calls.end());
+}
+
+TEST_CASE("blocklist policy keys: [blocklists] files and max_entries", "[blocklist]") {
+    struct row {
+        const char* what;
+        std::string toml;
+        std::vector<std::string> files;  // expected when ok
+        std::uint32_t max_entries;
+        const char* error;  // substring of the error lines; nullptr: loads
+    };
+    const std::vector<row> rows = {
+        {"absent: no lists", "", {}, 1000000, nullptr},
+        {"absolute and relative paths", "[blocklists]\nfiles = [\"/var/lib/pbxgate/apiban.txt\", \"lists/own.txt\"]\n",
+         {"/var/lib/pbxgate/apiban.txt", "/etc/pbxgate/lists/own.txt"}, 1000000, nullptr},
+        {"max_entries", "[blocklists]\nmax_entries = 5000\n", {}, 5000, nullptr},
+        {"unknown key", "[blocklists]\nfile = [\"a.txt\"]\n", {}, 0, "/etc/pbxgate/site.toml:2:1: error: unknown key 'file'"},
+        {"not an array", "[blocklists]\nfiles = \"a.txt\"\n", {}, 0, "site.toml:2:9: error: blocklists.files must be an array"},
+        {"a file named twice", "[blocklists]\nfiles = [\"a.txt\", \"./a.txt\"]\n", {}, 0, "names /etc/pbxgate/a.txt twice"},
+        {"empty name", "[blocklists]\nfiles = [\"\"]\n", {}, 0, "blocklists.files"},
+        {"max_entries out of range", "[blocklists]\nmax_entries = 0\n", {}, 0, "site.toml:2:15: error:"},
+        {"not a table", "blocklists = 3\n", {}, 0, "[blocklists]"},
+    };
+    for (const row& r : rows) {
+        SECTION(r.what) {
+            const auto loaded = test::load_from({{"/etc/pbxgate/site.toml", r.toml}}, "/etc/pbxgate/site.toml");
+            if (r.error) {
+                CHECK_FALSE(loaded.ok());
+                CHECK_THAT(test::error_lines(loaded), Catch::Contains(r.error));
+            } else {
+                REQUIRE(loaded.ok());
+                CHECK(loaded.value->blocklists.files == r.files);
+                CHECK(loaded.value->blocklists.max_entries == r.max_entries);
+                // List files are not policy files: a list change must not recompile the policy.
+                for (const std::string& f : r.files)
+                    CHECK(std::find(loaded.value->files.begin(), loaded.value->files.end(), f) == loaded.value->files.end());
+            }
+        }
+    }
 }
