@@ -76,6 +76,16 @@ struct asterisk_settings {
     std::vector<std::string> files;  // the Asterisk files the import read (also in policy::files)
 };
 
+// [blocklists]: address feeds kept in files of their own (one address or prefix a line),
+// read and watched beside the policy. Their entries join the blocked zone for internet
+// sources only (trusted, lan and localhost win); a change of a list alone is applied without
+// recompiling the policy, and a bad line skips that line only (src/blocklist/).
+struct blocklist_settings {
+    std::vector<std::string> files;       // absolute, or relative to the policy file naming them
+    std::uint32_t max_entries = 1000000;  // per file; entries beyond are refused and counted
+    friend bool operator==(const blocklist_settings&, const blocklist_settings&) = default;
+};
+
 struct zone_defs {
     std::vector<ip_prefix> lan;
     std::vector<ip_prefix> trusted;
@@ -178,6 +188,7 @@ struct policy {
     std::vector<std::string> files;      // every file read (the top file first, then what it extends,
                                          // then the Asterisk files the import read)
     asterisk_settings asterisk;
+    blocklist_settings blocklists;  // not in `files`: a list change reloads the lists only
     // Not errors, but worth a line from `pbxgate check`: a site file's port that disagrees
     // with what Asterisk listens on.
     std::vector<diagnostic> warnings;

@@ -40,8 +40,10 @@ enum class reason : std::uint8_t {
     scanner,               // a request naming a known scanner: dropped, the source banned
     request_rate,          // the request that crossed a request-rate tier: dropped, the source banned
     auth_failures,         // the PBX's answer that completed an auth-failure ban (accepted: a response)
+    // Blocklist files (appended)
+    blocklist,             // an internet source in a [blocklists] file: it joins the blocked zone
 };
-inline constexpr unsigned reason_count = 14;
+inline constexpr unsigned reason_count = 15;
 
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(zone z) noexcept;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "blocklist/blocklist_loader.hpp"
 #include "cli/commands.hpp"
 #include "cli/load_or_report.hpp"
 
@@ -33,6 +34,25 @@ void register_check_command(CLI::App& app, int& exit_code) {
                     p.engine.mode == engine_mode::enforce ? "enforce" : "monitor",
                     p.engine.fail == fail_mode::open ? "open" : "closed",
                     p.engine.overflow == overflow_mode::accept ? "accept" : "drop");
+        // Blocklist files apply line by line (a bad line skips itself, as in the engine):
+        // their problems are warnings, with FILE:LINE, and do not fail the check.
+        if (!p.blocklists.files.empty()) {
+            blocklist::load_report rep;
+            const auto lists = blocklist::load(p.blocklists, filesystem_reader(), nullptr, rep);
+            for (const std::string& problem : rep.problems) {
+                std::string line = problem;
+                // "FILE:LINE: message" -> "FILE:LINE: warning: message"
+                const auto at = line.find(": ");
+                if (at != std::string::npos) line.insert(at + 2, "warning: ");
+                std::fprintf(stderr, "%s\n", line.c_str());
+            }
+            for (const blocklist::file_status& f : rep.files)
+                std::printf("%s: blocklist %s: %zu entries%s%s\n", path->c_str(), f.path.c_str(), f.entries,
+                            f.readable ? "" : " (cannot read it)",
+                            f.malformed ? (", " + std::to_string(f.malformed) + " malformed line(s) skipped").c_str() : "");
+            std::printf("%s: blocklists: %zu entries from %zu file(s)\n", path->c_str(), lists->entry_count(),
+                        rep.files.size());
+        }
         exit_code = exit_ok;
     });
 }

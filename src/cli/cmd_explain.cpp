@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "blocklist/blocklist_loader.hpp"
 #include "cli/commands.hpp"
 #include "util/json_writer.hpp"
 #include "cli/load_or_report.hpp"
@@ -76,6 +77,10 @@ std::string because(const decision& d, const service_def* svc, const compiled_po
         case reason::scanner: return "a SIP request naming a known scanner";
         case reason::request_rate: return "too many SIP requests from an untrusted source";
         case reason::auth_failures: return "too many failed SIP authentications";
+        case reason::blocklist:
+            return "the source " + o.src + " is listed in a [blocklists] file (see `listed`): it joins the blocked "
+                   "zone (the kernel pre-filter set pbxgate-blocked holds the entry too, unless it overlaps a "
+                   "trusted or lan prefix)";
     }
     (void)cp;
     return "";
@@ -130,7 +135,16 @@ int run_explain(const explain_options& o) {
     packet_meta meta;
     meta.from_loopback_interface = o.from_loopback_interface;
 
-    const decision d = cp->classify(pkt, meta);
+    decision d = cp->classify(pkt, meta);
+    // The [blocklists] files, read now: an internet source listed in them joins the blocked
+    // zone, as in the engine (explain is not a running engine: it reads the files as they are).
+    blocklist::load_report lists_report;
+    const auto lists = blocklist::load(cp->source().blocklists, filesystem_reader(), nullptr, lists_report);
+    const std::vector<blocklist::match> listed = lists->matches(*src);
+    blocklist::apply(lists.get(), *src, false, d);
+    std::string listed_note;
+    if (!listed.empty() && d.why != reason::blocklist)
+        listed_note = "listed, but not applied: blocklists never block the " + std::string(to_string(d.from)) + " zone";
     const service_def* svc = find_service(*cp, d.service);
     const std::string why = because(d, svc, *cp, o);
     const std::string source = imported_source(svc, o);
@@ -143,6 +157,11 @@ int run_explain(const explain_options& o) {
         else j.null();
         j.key("reason").value(to_string(d.why)).key("explanation").value(why);
         if (!source.empty()) j.key("source").value(source);
+        j.key("blocklists").begin_array();
+        for (const blocklist::match& m : listed)
+            j.begin_object().key("file").value(m.file).key("line").value(std::uint64_t{m.line})
+                .key("prefix").value(to_string(m.prefix)).end_object();
+        j.end_array();
         j.end_object();
         std::printf("%s\n", j.str().c_str());
     } else {
@@ -151,7 +170,11 @@ int run_explain(const explain_options& o) {
                     svc ? (svc->name + " " + describe_ports(*svc)).c_str() : "none",
                     std::string(to_string(d.why)).c_str(), why.c_str());
         if (!source.empty()) std::printf("source:   %s\n", source.c_str());
+        for (const blocklist::match& m : listed)
+            std::printf("listed:   %s:%u %s\n", std::string(m.file).c_str(), m.line, to_string(m.prefix).c_str());
+        if (!listed_note.empty()) std::printf("          (%s)\n", listed_note.c_str());
     }
+    for (const std::string& problem : lists_report.problems) std::fprintf(stderr, "blocklist %s\n", problem.c_str());
     return exit_ok;
 }
 

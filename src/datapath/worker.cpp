@@ -9,6 +9,8 @@
 namespace pbxgate {
 namespace {
 
+constexpr std::uint8_t hook_local_out = 3;  // NF_INET_LOCAL_OUT
+
 std::uint64_t coarse_seconds() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
@@ -38,13 +40,18 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     const engine_mode mode = settings_.mode.value_or(policy.engine().mode);
     const bool monitor = mode == engine_mode::monitor;
     std::uint64_t now_s = 0;
+    // Published on their own (a list change recompiles nothing); one load per burst, read
+    // in the same RCU section as the policy.
+    const blocklist::blocklist_set* lists = settings_.blocklists ? settings_.blocklists->current() : nullptr;
     for (const received_packet& rp : burst) {
         packet_view view;
         parse_ip_packet(rp.data, rp.captured_len, rp.wire_len, view);
         decision d = policy.classify(view, rp.meta);
+        const bool outbound = view.has_ports && protect::leaves_pbx(policy, view, rp.hook);
+        // The host's own packets (OUTPUT hook) are never a blocklisted source.
+        blocklist::apply(lists, view.src, outbound || rp.hook == hook_local_out, d);
         // SIP protection: SIP-port packets only (a port-table lookup decided that), so the
         // RTP path pays one predictable branch.
-        const bool outbound = view.has_ports && protect::leaves_pbx(policy, view, rp.hook);
         if (settings_.guard != nullptr && view.has_ports &&
             (outbound || policy.sip_kind_of(d.service) != compiled_policy::sip_kind::none)) {
             protect::sip_stage_input in;

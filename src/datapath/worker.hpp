@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 
+#include "blocklist/blocklist_slot.hpp"
 #include "datapath/counters.hpp"
 #include "datapath/drop_log.hpp"
 #include "offload/offload_decider.hpp"
@@ -23,6 +24,7 @@ struct worker_settings {
     // Receive errors in a row back off from min_backoff, doubling up to `poll`.
     std::chrono::milliseconds min_backoff{1};
     protect::sip_guard* guard = nullptr;  // SIP protection state shared by all workers (none: off)
+    const blocklist::blocklist_slot* blocklists = nullptr;  // [blocklists] entries (none: no lists)
 };
 
 class worker {

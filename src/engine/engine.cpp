@@ -14,8 +14,11 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
+#include "blocklist/blocklist_loader.hpp"
+#include "blocklist/blocklist_slot.hpp"
 #include "control/ban_commands.hpp"
 #include "control/control_server.hpp"
 #include "crowdsec/crowdsec_link.hpp"
@@ -142,9 +145,12 @@ public:
             spdlog::info("crowdsec: local API {}, poll every {} s", pub->policy->source().crowdsec.api_url,
                          pub->policy->source().crowdsec.poll_seconds);
         }
+        // The lists are in force before the first packet; the kernel sets get them just below.
+        prefilter_.set_list_members(load_lists("start"), false);
         worker_settings ws;
         ws.mode = options_.mode;
         ws.guard = guard_.get();
+        ws.blocklists = &lists_;
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
@@ -163,6 +169,7 @@ public:
         prefilter_.apply_blocked(pub->policy->source(), options_.mode.value_or(eng.mode) == engine_mode::monitor);
         prefilter_.set_ban_source(guard_.get());
         observer_.set_sip_source([this] { return sip_snapshot(); });
+        observer_.set_blocklist_source([this] { return list_metrics(); });
         observer_.start(eng, options_.queues, counters, *pub);  // metrics, systemd READY
         reason_budget_.set_limits(eng.drop_log_per_reason);
     }
@@ -263,6 +270,58 @@ public:
     }
 
     file_watcher* watcher() noexcept { return watcher_.get(); }
+
+    // The watcher says files changed: only blocklist files -> the lists alone (no policy
+    // recompile, no new generation); anything else -> a full reload, lists included.
+    void files_changed() {
+        if (watcher_ && watcher_->take_changed_only(list_files_)) {
+            prefilter_.set_list_members(load_lists("file change"));
+            return;
+        }
+        reload(reload_trigger::file);
+    }
+
+    // Reads the [blocklists] files and publishes the new set; returns the entries the kernel
+    // sets may hold. Main thread only (the sole publisher of lists_ and slot_).
+    std::vector<ip_prefix> load_lists(const char* why) {
+        const policy& pol = slot_.current()->policy->source();
+        list_files_ = pol.blocklists.files;
+        const auto start = std::chrono::steady_clock::now();
+        blocklist::load_report rep;
+        std::unique_ptr<const blocklist::blocklist_set> set;
+        std::vector<ip_prefix> members;
+        try {
+            set = blocklist::load(pol.blocklists, read_, lists_.current(), rep);
+            members = blocklist::kernel_members(*set, pol.zones);
+        } catch (const std::exception& ex) {  // out of memory: the lists in force stay
+            spdlog::error("blocklists ({}): {}; the lists in force stay", why, ex.what());
+            return blocklist::kernel_members(*lists_.current(), pol.zones);
+        }
+        const std::size_t count = set->entry_count();
+        lists_.publish(std::move(set));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        for (const std::string& p : rep.problems) spdlog::error("blocklist {}", p);
+        if (!list_files_.empty())
+            spdlog::info("blocklists ({}): {} entries from {} file(s) in force after {:.1f} ms ({} for the kernel sets){}",
+                         why, count, list_files_.size(), seconds * 1000.0, members.size(),
+                         rep.errors ? ", " + std::to_string(rep.errors) + " error(s)" : std::string());
+        std::lock_guard lock(list_metrics_mutex_);
+        list_metrics_.present = true;
+        list_metrics_.files.clear();
+        for (const blocklist::file_status& f : rep.files)
+            list_metrics_.files.push_back({f.path, f.entries, f.malformed, f.refused, f.readable});
+        ++list_metrics_.loads;
+        list_metrics_.load_errors += rep.errors;
+        list_metrics_.last_load_unix = static_cast<double>(unix_seconds());
+        list_metrics_.last_load_seconds = seconds;
+        return members;
+    }
+
+    // Thread-safe copy for the metrics endpoint and the stats file.
+    blocklist_metrics list_metrics() const {
+        std::lock_guard lock(list_metrics_mutex_);
+        return list_metrics_;
+    }
     control::control_server* control() noexcept { return control_.get(); }
 
     void reload(reload_trigger trigger) {
@@ -288,6 +347,8 @@ public:
             }
             spdlog::error("reload ({}) refused: {} error(s); generation {} stays in force", why, r.errors.size(),
                           r.generation);
+            // A list change seen together with the broken policy file still applies.
+            prefilter_.set_list_members(load_lists(why));
         } else {
             for (const std::string& line : r.kept) spdlog::warn("{}", line);
             const engine_settings& eng = slot_.current()->policy->engine();
@@ -299,6 +360,8 @@ public:
             // Flow offload: offloaded connections are judged again by the new policy. After the
             // log line, which times the publish itself.
             offloads_revoked_ += revoke_offloads_after_reload(eng.mark_mask);
+            // The lists' settings or the zones that exempt sources from them may have changed.
+            prefilter_.set_list_members(load_lists(why), false);
             prefilter_.apply_blocked(slot_.current()->policy->source(),
                                      options_.mode.value_or(eng.mode) == engine_mode::monitor);
             // A source the new zones trust is no longer banned by CrowdSec.
@@ -357,6 +420,7 @@ public:
         s.queues = options_.queues;
         if (auto k = read_kernel_queue_stats()) s.kernel = std::move(*k);
         add_prefilter_drops(s, prefilter_.dropped_packets(), prefilter_.dropped_bytes());
+        s.blocklists = list_metrics();
         for (const std::string& line : format_status_lines(s, *pub->policy)) spdlog::info("{}", line);
         if (!options_.stats_file.empty()) {
             if (const std::string err = replace_file(options_.stats_file, format_status_json(s, *pub->policy) + "\n");
@@ -389,6 +453,7 @@ private:
     void watch_files(std::vector<std::string> files) {
         if (!watcher_) return;
         files.push_back(options_.policy_path);
+        files.insert(files.end(), list_files_.begin(), list_files_.end());
         for (const std::string& problem : watcher_->watch(files))
             spdlog::warn("{}: changes there will need a SIGHUP", problem);
         // [asterisk] import: FreePBX's Apply rewrites many files in a row; wait for the last.
@@ -404,6 +469,10 @@ private:
     run_options options_;
     file_reader read_;
     policy_slot slot_;
+    blocklist::blocklist_slot lists_;  // [blocklists] entries, published apart from the policy
+    std::vector<std::string> list_files_;  // the blocklist files watched
+    mutable std::mutex list_metrics_mutex_;
+    blocklist_metrics list_metrics_;
     std::vector<std::unique_ptr<queue_backend>> backends_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
@@ -514,7 +583,7 @@ int run_engine(const run_options& options, const backend_factory& make_backend) 
             if (sig == SIGUSR1) e->report();
         }
         if (!running) break;
-        if (w && w->take_due(now)) e->reload(reload_trigger::file);
+        if (w && w->take_due(now)) e->files_changed();
         if (ctl) ctl->service(fds, now);
         e->drain_drop_log();
         e->tick();

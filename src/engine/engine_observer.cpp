@@ -86,6 +86,7 @@ metrics_snapshot engine_observer::snapshot() const {
     m.status.counters = sum_counters(counters_);
     if (sip_source_) m.sip = sip_source_();
     if (crowdsec_source_) m.crowdsec = crowdsec_source_();
+    if (blocklist_source_) m.status.blocklists = blocklist_source_();
     {
         std::lock_guard lock(names_mutex_);
         m.service_names = names_;

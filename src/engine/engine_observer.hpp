@@ -57,6 +57,8 @@ public:
     void set_sip_source(std::function<sip_metrics()> source) { sip_source_ = std::move(source); }
     // Before start(): the CrowdSec link's numbers (thread-safe callable).
     void set_crowdsec_source(std::function<crowdsec_metrics()> source) { crowdsec_source_ = std::move(source); }
+    // Before start(): where the blocklist numbers come from (thread-safe callable).
+    void set_blocklist_source(std::function<blocklist_metrics()> source) { blocklist_source_ = std::move(source); }
     // The metrics endpoint's bound port; 0 when it is off or could not bind.
     std::uint16_t metrics_port() const noexcept { return endpoint_ ? endpoint_->port() : 0; }
     // Seconds since the stalest worker's heartbeat (0 without workers).
@@ -71,6 +73,7 @@ private:
     std::vector<const worker_counters*> counters_;
     std::function<sip_metrics()> sip_source_;
     std::function<crowdsec_metrics()> crowdsec_source_;
+    std::function<blocklist_metrics()> blocklist_source_;
     mutable std::mutex names_mutex_;
     std::vector<std::string> names_;  // service id -> name, of generation_
     std::atomic<std::uint64_t> generation_{0};

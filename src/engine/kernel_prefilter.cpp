@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "kernelset/prefilter_sets.hpp"
 
 namespace pbxgate {
@@ -30,13 +33,80 @@ public:
 
 }  // namespace
 
+namespace {
+
+bool prefix_less(const ip_prefix& a, const ip_prefix& b) noexcept {
+    if (a.address.family != b.address.family) return a.address.family < b.address.family;
+    if (a.address.bytes != b.address.bytes) return a.address.bytes < b.address.bytes;
+    return a.length < b.length;
+}
+
+// Room for the members and for growth by in-place changes: ipset's default maxelem (65536)
+// would refuse a long feed.
+std::uint32_t max_elements_for(std::size_t members) {
+    std::uint64_t room = 65536;
+    while (room < members + kernel_prefilter::in_place_limit && room < (std::uint64_t{1} << 30)) room *= 2;
+    return static_cast<std::uint32_t>(room);
+}
+
+}  // namespace
+
 void kernel_prefilter::apply_blocked(const policy& pol, bool monitor) {
     monitor_ = monitor;
+    policy_blocked_ = pol.zones.blocked;
+    // A full refill, as before lists existed: the sets may have been recreated from outside
+    // (`pbxgate-rules apply`) since they were last written.
+    written_.clear();
+    refill();
+}
+
+void kernel_prefilter::set_list_members(std::vector<ip_prefix> members, bool refill_now) {
+    list_members_ = std::move(members);
+    if (refill_now) refill();
+}
+
+bool kernel_prefilter::refill_in_place(const kernelset::set_spec& spec, const std::vector<ip_prefix>& next,
+                                       const std::vector<ip_prefix>& now) {
+    std::vector<ip_prefix> gone, added;
+    std::set_difference(now.begin(), now.end(), next.begin(), next.end(), std::back_inserter(gone), prefix_less);
+    std::set_difference(next.begin(), next.end(), now.begin(), now.end(), std::back_inserter(added), prefix_less);
+    if (gone.size() + added.size() > in_place_limit) return false;
+    for (const ip_prefix& p : gone)
+        if (!sets_->remove(spec.name, p).ok()) return false;
+    for (const ip_prefix& p : added)
+        if (!sets_->add(spec.name, p, 0).ok()) return false;  // a full set: the swap below resizes
+    if (!gone.empty() || !added.empty())
+        spdlog::info("kernel pre-filter: {} now holds {} prefix(es) of the blocked zone and blocklists ({} added, {} "
+                     "removed in place)",
+                     spec.name, next.size(), added.size(), gone.size());
+    return true;
+}
+
+void kernel_prefilter::refill() {
     for (const ip_family fam : {ip_family::v4, ip_family::v6}) {
-        const kernelset::set_spec spec = kernelset::blocked_spec(fam);
-        const auto members = monitor ? std::vector<kernelset::entry>{} : kernelset::blocked_members(pol, fam);
+        kernelset::set_spec spec = kernelset::blocked_spec(fam);
+        std::vector<ip_prefix> members;
+        if (!monitor_) {
+            for (const ip_prefix& p : policy_blocked_)
+                if (p.address.family == fam)
+                    for (const ip_prefix& q : kernelset::storable(p)) members.push_back(q);
+            for (const ip_prefix& p : list_members_)
+                if (p.address.family == fam) members.push_back(p);
+            std::sort(members.begin(), members.end(), prefix_less);
+            members.erase(std::unique(members.begin(), members.end()), members.end());
+        }
+        const auto last = written_.find(spec.name);
+        if (last != written_.end() && refill_in_place(spec, members, last->second)) {
+            last->second = std::move(members);
+            continue;
+        }
+        written_.erase(spec.name);  // unknown contents until the replace below succeeds
+        spec.max_elements = max_elements_for(members.size());
+        std::vector<kernelset::entry> entries;
+        entries.reserve(members.size());
+        for (const ip_prefix& p : members) entries.push_back({p, 0, 0, 0});
         kernelset::totals replaced;
-        const kernelset::outcome o = kernelset::replace(*sets_, spec, members, &replaced);
+        const kernelset::outcome o = kernelset::replace(*sets_, spec, entries, &replaced);
         if (o.code == kernelset::status::absent) {
             warn_once(spec.name, "kernel pre-filter set " + spec.name +
                                      " is not installed (`pbxgate-rules apply` creates it): blocked sources are "
@@ -54,8 +124,9 @@ void kernel_prefilter::apply_blocked(const policy& pol, bool monitor) {
         c.packets.last = 0;
         c.bytes.base += replaced.bytes;
         c.bytes.last = 0;
-        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone{}", spec.name, members.size(),
-                     monitor ? " (monitor mode: none, the engine logs them as would-drop)" : "");
+        spdlog::info("kernel pre-filter: {} holds {} prefix(es) of the blocked zone and blocklists{}", spec.name,
+                     members.size(), monitor_ ? " (monitor mode: none, the engine logs them as would-drop)" : "");
+        written_[spec.name] = std::move(members);
     }
 }
 
@@ -72,11 +143,18 @@ void kernel_prefilter::observe(const std::string& set, const kernelset::totals& 
     c.bytes.observe(now.bytes);
 }
 
-void kernel_prefilter::refresh_counters() {
+void kernel_prefilter::refresh_counters(std::chrono::steady_clock::time_point now) {
     for (const ip_family fam : {ip_family::v4, ip_family::v6})
         for (const std::string_view name : {kernelset::blocked_set(fam), kernelset::ban_set(fam)}) {
+            // Reading a set lists every member with its counters: a blocked set holding a
+            // 100,000-line feed takes a good part of a second. Such a set is read less often
+            // (at most 5% of the main thread's time), so list changes and reloads never wait.
+            auto& next = next_read_[std::string(name)];
+            if (now < next) continue;
             std::vector<kernelset::entry> entries;
+            const auto start = std::chrono::steady_clock::now();
             if (sets_->list(name, entries).ok()) observe(std::string(name), kernelset::sum(entries));
+            next = now + std::max<std::chrono::steady_clock::duration>(period, (std::chrono::steady_clock::now() - start) * 20);
         }
 }
 
@@ -95,7 +173,7 @@ void kernel_prefilter::tick(std::chrono::steady_clock::time_point now, std::int6
             warn_once("bans", "");
         if (r.added || r.removed) spdlog::info("ban sync: {} added, {} removed in the kernel ban sets", r.added, r.removed);
     }
-    refresh_counters();
+    refresh_counters(now);
     // The drop log's share of these drops: one line per 10 s with how many, not one per packet.
     if (now >= next_drop_report_) {
         const std::uint64_t total = dropped_packets();

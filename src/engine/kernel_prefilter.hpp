@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernelset/kernel_set.hpp"
 #include "pbxgate/policy.hpp"
@@ -26,6 +27,13 @@ public:
     // Monitor mode drops nothing: the sets are emptied (and the ban sets too, at the next
     // tick), so the engine sees those sources and logs them as would-drop.
     void apply_blocked(const policy& pol, bool monitor);
+    // After each blocklist load: the list entries the kernel may drop (blocklist::kernel_members)
+    // join the policy's blocked zone in the same sets. A small change is applied member by
+    // member on the live set; a large one (or a first fill) by a fresh set and an atomic swap.
+    // refill_now false: only remembered, for an apply_blocked that follows.
+    void set_list_members(std::vector<ip_prefix> members, bool refill_now = true);
+    // Changes up to this many members are applied in place.
+    static constexpr std::size_t in_place_limit = 4096;
     // The ban table to mirror into pbxgate-ban4/6; nullptr: none (the sets are left alone).
     void set_ban_source(const protect::ban_admin* bans) noexcept { bans_ = bans; }
     // On the main loop's timer: ban sync and counters, at most once per `period`.
@@ -37,7 +45,10 @@ public:
     static constexpr std::chrono::milliseconds period{1000};
 
 private:
-    void refresh_counters();
+    void refill();
+    bool refill_in_place(const kernelset::set_spec& spec, const std::vector<ip_prefix>& next,
+                         const std::vector<ip_prefix>& now);
+    void refresh_counters(std::chrono::steady_clock::time_point now);
     void observe(const std::string& set, const kernelset::totals& now);
     void warn_once(const std::string& what, const std::string& message);
 
@@ -52,6 +63,10 @@ private:
     std::unique_ptr<kernelset::set_backend> sets_;
     const protect::ban_admin* bans_ = nullptr;
     bool monitor_ = false;
+    std::vector<ip_prefix> policy_blocked_;
+    std::vector<ip_prefix> list_members_;
+    std::map<std::string, std::vector<ip_prefix>> written_;
+    std::map<std::string, std::chrono::steady_clock::time_point> next_read_;  // set -> next counter read  // set -> sorted members we put there last
     std::map<std::string, set_counts> counts_;
     std::map<std::string, std::string> warned_;  // what -> last message logged
     std::chrono::steady_clock::time_point next_tick_{};

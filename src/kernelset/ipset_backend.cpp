@@ -144,6 +144,7 @@ outcome ipset_backend::create(const set_spec& spec) {
     std::string line = "create " + spec.name + " hash:net family " + (spec.family == ip_family::v4 ? "inet" : "inet6");
     if (spec.timeouts) line += " timeout 0";
     if (spec.counters) line += " counters";
+    if (spec.max_elements > 0) line += " maxelem " + std::to_string(spec.max_elements);
     return run(line);
 }
 

@@ -23,6 +23,7 @@ struct set_spec {
     ip_family family = ip_family::v4;
     bool timeouts = false;  // entries may carry a timeout (default 0: never expires)
     bool counters = true;   // per-entry packet and byte counters
+    std::uint32_t max_elements = 0;  // ipset's maxelem; 0: ipset's default (65536)
 };
 
 struct entry {

@@ -174,6 +174,36 @@ std::string format_prometheus(const metrics_snapshot& m) {
     x.family("pbxgate_last_reload_success_timestamp_seconds", "gauge",
              "Unix time of the last successful policy load (the start counts as one).");
     x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, s.last_reload_success_unix);
+    x.family("pbxgate_offloaded_flows_total", "counter",
+             "Flows handed to the kernel (flow offload) after their first packets were judged, by verdict.");
+    x.sample("pbxgate_offloaded_flows_total", {"verdict", "accept"}, c.offloaded_accepts);
+    x.sample("pbxgate_offloaded_flows_total", {"verdict", "drop"}, c.offloaded_drops);
+    if (s.blocklists.present) {
+        const blocklist_metrics& b = s.blocklists;
+        x.family("pbxgate_blocklist_entries", "gauge",
+                 "Entries in force from each [blocklists] file (an unreadable file keeps its previous entries).");
+        for (const blocklist_file_metrics& f : b.files) x.sample("pbxgate_blocklist_entries", {"file", f.path}, f.entries);
+        x.family("pbxgate_blocklist_malformed_lines", "gauge", "Lines of each blocklist file skipped at its last read.");
+        for (const blocklist_file_metrics& f : b.files)
+            x.sample("pbxgate_blocklist_malformed_lines", {"file", f.path}, f.malformed);
+        x.family("pbxgate_blocklist_refused_entries", "gauge",
+                 "Entries of each blocklist file beyond blocklists.max_entries, not applied.");
+        for (const blocklist_file_metrics& f : b.files)
+            x.sample("pbxgate_blocklist_refused_entries", {"file", f.path}, f.refused);
+        x.family("pbxgate_blocklist_readable", "gauge", "1 when the last read of the blocklist file succeeded.");
+        for (const blocklist_file_metrics& f : b.files)
+            x.sample("pbxgate_blocklist_readable", {"file", f.path}, std::uint64_t{f.readable ? 1u : 0u});
+        x.family("pbxgate_blocklist_loads_total", "counter", "Blocklist loads (start, list changes, policy reloads).");
+        x.sample("pbxgate_blocklist_loads_total", {}, b.loads);
+        x.family("pbxgate_blocklist_load_errors_total", "counter",
+                 "Malformed blocklist lines and unreadable blocklist files, summed over every load.");
+        x.sample("pbxgate_blocklist_load_errors_total", {}, b.load_errors);
+        x.family("pbxgate_blocklist_last_load_timestamp_seconds", "gauge", "Unix time of the last blocklist load.");
+        x.sample("pbxgate_blocklist_last_load_timestamp_seconds", {}, b.last_load_unix);
+        x.family("pbxgate_blocklist_last_load_duration_seconds", "gauge",
+                 "How long the last blocklist load took (read, parse, build, publish).");
+        x.sample("pbxgate_blocklist_last_load_duration_seconds", {}, b.last_load_seconds);
+    }
     x.family("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.");
     x.sample("pbxgate_start_time_seconds", {}, m.start_time_unix);
     if (m.sip.present) {

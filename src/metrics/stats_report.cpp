@@ -108,6 +108,15 @@ std::string format_status_json(const engine_status& s, const compiled_policy& na
         j.end_object();
     }
     j.end_object();
+    if (s.blocklists.present) {
+        const blocklist_metrics& b = s.blocklists;
+        j.key("blocklists").begin_object().key("loads").value(b.loads).key("load_errors").value(b.load_errors);
+        j.key("last_load").value(static_cast<std::uint64_t>(b.last_load_unix)).key("files").begin_array();
+        for (const blocklist_file_metrics& f : b.files)
+            j.begin_object().key("file").value(f.path).key("entries").value(f.entries).key("malformed").value(f.malformed)
+                .key("refused").value(f.refused).key("readable").value(f.readable).end_object();
+        j.end_array().end_object();
+    }
     j.key("queues").begin_array();
     for (const std::uint16_t q : s.queues) {
         j.begin_object().key("queue").value(std::uint64_t{q});

@@ -11,6 +11,23 @@
 
 namespace pbxgate {
 
+// The [blocklists] files as last loaded (blocklist/blocklist_loader.hpp).
+struct blocklist_file_metrics {
+    std::string path;
+    std::uint64_t entries = 0;    // in force
+    std::uint64_t malformed = 0;  // lines skipped at the last read
+    std::uint64_t refused = 0;    // entries beyond max_entries at the last read
+    bool readable = true;
+};
+struct blocklist_metrics {
+    bool present = false;  // filled by an engine (absent from the status of other tools)
+    std::vector<blocklist_file_metrics> files;
+    std::uint64_t loads = 0;
+    std::uint64_t load_errors = 0;    // malformed lines and unreadable files, summed over every load
+    double last_load_unix = 0;        // the last load (successful or not), Unix seconds
+    double last_load_seconds = 0;     // how long it took (read, parse, build, publish)
+};
+
 struct engine_status {
     counters_snapshot counters;
     std::uint64_t generation = 0;
@@ -23,6 +40,7 @@ struct engine_status {
     // Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; already
     // folded into counters by add_prefilter_drops.
     std::uint64_t prefilter_dropped = 0;
+    blocklist_metrics blocklists;
 };
 
 // The pre-filter's drops count as if the engine had judged them: packets and bytes, a drop

@@ -406,6 +406,41 @@ void apply_crowdsec(const toml::table& table, const std::string& file, policy_dr
     }
 }
 
+// [blocklists]: files (relative to this file's directory) and max_entries. An extending
+// file's `files` replaces the inherited list, so a site file can drop a feed.
+void apply_blocklists(const toml::table& table, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(table, {"files", "max_entries"}, "[blocklists]", file, diag);
+    if (const auto* node = table.get("files")) {
+        const value_context ctx{file, diag, "blocklists.files"};
+        if (auto names = read_string_list(*node, ctx)) {
+            constexpr std::size_t max_files = 64;
+            std::vector<std::string> resolved;
+            bool ok = true;
+            for (const std::string& name : *names) {
+                const std::filesystem::path p(name);
+                std::string full =
+                    p.is_absolute() ? p.lexically_normal().string()
+                                    : (std::filesystem::path(file).parent_path() / p).lexically_normal().string();
+                if (std::find(resolved.begin(), resolved.end(), full) != resolved.end()) {
+                    diag.error(ctx.at(*node), "blocklists.files names " + full + " twice");
+                    ok = false;
+                }
+                resolved.push_back(std::move(full));
+            }
+            if (resolved.size() > max_files) {
+                diag.error(ctx.at(*node), "blocklists.files names " + std::to_string(resolved.size()) +
+                                              " files; at most " + std::to_string(max_files));
+                ok = false;
+            }
+            if (ok) draft.blocklists.files = std::move(resolved);
+        }
+    }
+    if (const auto* node = table.get("max_entries")) {
+        const value_context ctx{file, diag, "blocklists.max_entries"};
+        if (const auto v = read_uint(*node, 1, 10000000, ctx)) draft.blocklists.max_entries = *v;
+    }
+}
+
 }  // namespace
 
 bool valid_service_name(std::string_view name) noexcept {
@@ -416,7 +451,8 @@ bool valid_service_name(std::string_view name) noexcept {
 
 void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
                        diagnostics& diag) {
-    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk", "crowdsec"}, "the top level",
+    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk", "crowdsec", "blocklists"},
+                     "the top level",
                      file, diag);
     if (const auto* node = root.get("zones"))
         if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
@@ -434,6 +470,9 @@ void apply_policy_file(const toml::table& root, const std::string& file, unsigne
     if (const auto* node = root.get("crowdsec"))
         if (const auto* table = as_table_or_report(*node, "[crowdsec]", file, diag))
             apply_crowdsec(*table, file, draft, diag);
+    if (const auto* node = root.get("blocklists"))
+        if (const auto* table = as_table_or_report(*node, "[blocklists]", file, diag))
+            apply_blocklists(*table, file, draft, diag);
 }
 
 }  // namespace pbxgate::policy_detail

@@ -183,6 +183,7 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
     p.crowdsec = std::move(draft.crowdsec);
     for (auto& f : chain.files) p.files.push_back(std::move(f.path));
     p.asterisk = std::move(draft.asterisk);
+    p.blocklists = std::move(draft.blocklists);
     p.asterisk.files = asterisk_files;
     for (auto& f : asterisk_files) p.files.push_back(std::move(f));
     p.warnings = std::move(warnings);

@@ -44,6 +44,7 @@ struct policy_draft {
     source_location placement_at;  // the `placement` key that set engine.place
     asterisk_settings asterisk;
     source_location asterisk_import_at;  // the `import` key that set asterisk.import
+    blocklist_settings blocklists;
     bool protected_broken = false;
 };
 

@@ -95,6 +95,7 @@ void file_watcher::read_events(clock::time_point now) {
             if (off > n) break;
             if (ev.mask & IN_Q_OVERFLOW) {
                 any_finished = true;  // events were lost: reload to be sure
+                changed_unknown_ = true;
                 continue;
             }
             if (ev.len == 0) continue;
@@ -106,6 +107,8 @@ void file_watcher::read_events(clock::time_point now) {
                     slow = slow || slow_files_.count(d.dir + "/" + file) != 0;
                 }
             if (!watched) continue;
+            for (const dir_watch& d : dirs_)
+                if (d.wd == ev.wd && d.names.count(file)) changed_.insert(d.dir + "/" + file);
             if (slow) {
                 // FreePBX rewrites many Asterisk files one after the other on Apply: even a
                 // finished one waits until the whole set has been quiet for slow_quiet_.
@@ -137,6 +140,18 @@ bool file_watcher::take_due(clock::time_point now) noexcept {
     slow_until_.reset();
     in_progress_.clear();  // finished or given up on: the reload reads whatever is there
     return true;
+}
+
+bool file_watcher::take_changed_only(const std::vector<std::string>& files) {
+    std::set<std::string> allowed;
+    for (const std::string& f : files)
+        for (const auto& p : spellings(f)) allowed.insert(p.string());
+    bool only = !changed_unknown_ && !changed_.empty();
+    for (const std::string& c : changed_)
+        if (!allowed.count(c)) only = false;
+    changed_.clear();
+    changed_unknown_ = false;
+    return only;
 }
 
 }  // namespace pbxgate

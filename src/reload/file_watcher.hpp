@@ -59,7 +59,13 @@ public:
         deadline_.reset();
         slow_until_.reset();
         in_progress_.clear();
+        changed_.clear();
+        changed_unknown_ = false;
     }
+    // After take_due: were all the changes since the last reload to these files (and to no
+    // other watched file)? Then the owner may reload only what depends on them (blocklist
+    // files, without a policy recompile). Forgets the changes either way.
+    bool take_changed_only(const std::vector<std::string>& files);
 
     const std::set<std::string>& files() const noexcept { return files_; }
 
@@ -79,6 +85,8 @@ private:
     std::chrono::milliseconds slow_quiet_{0};
     std::optional<clock::time_point> slow_until_;  // a slow file changed: not due before this
     std::optional<clock::time_point> deadline_;
+    std::set<std::string> changed_;  // absolute paths with events since the last reload
+    bool changed_unknown_ = false;   // the event queue overflowed: anything may have changed
 };
 
 }  // namespace pbxgate

@@ -43,6 +43,11 @@ std::uint64_t policy_slot::publish(std::unique_ptr<const compiled_policy> next) 
     return generation;
 }
 
+void rcu_synchronize() noexcept {
+    urcu_qsbr_synchronize_rcu();
+    PBXGATE_GRACE_PERIOD_ENDED();
+}
+
 qsbr_reader::qsbr_reader() noexcept { urcu_qsbr_register_thread(); }
 qsbr_reader::~qsbr_reader() {
     PBXGATE_READER_QUIESCENT();

@@ -47,6 +47,10 @@ private:
     std::mutex publish_mutex_;  // writers only; readers never touch it
 };
 
+// Waits for a grace period: every reader has passed a quiescent state since the call. For
+// other RCU-published structures (blocklist/blocklist_slot.hpp) read by the same workers.
+void rcu_synchronize() noexcept;
+
 // RAII registration of the calling thread as an RCU reader.
 class qsbr_reader {
 public:

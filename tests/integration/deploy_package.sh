@@ -68,7 +68,8 @@ expect_eq "conffiles" "/etc/pbxgate/pbxgate.toml" "$(dpkg-deb -I "$deb" conffile
 # 2. Install with apt (dependencies come from the archive when missing).
 apt_locked install -y -qq "$deb" >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; fail "apt-get install"; finish; exit 1; }
 for f in /usr/sbin/pbxgate /usr/sbin/pbxgate-rules /usr/lib/systemd/system/pbxgate.service /etc/pbxgate/pbxgate.toml \
-         /usr/share/pbxgate/policies/freepbx.toml /usr/share/man/man8/pbxgate.8.gz /usr/lib/sysusers.d/pbxgate.conf; do
+         /usr/share/pbxgate/policies/freepbx.toml /usr/share/man/man8/pbxgate.8.gz /usr/lib/sysusers.d/pbxgate.conf \
+         /usr/share/pbxgate/grafana/pbxgate.json; do
   [ -e "$f" ] && pass || fail "installed file missing: $f"
 done
 out=$(/usr/sbin/pbxgate check /etc/pbxgate/pbxgate.toml 2>&1) && pass || fail "pbxgate check of the installed site file: $out"

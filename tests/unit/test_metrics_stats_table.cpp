@@ -60,3 +60,32 @@ TEST_CASE("stats: the table shows the non-zero cells", "[metrics]") {
     CHECK(table.find("allowed") != std::string::npos);
     CHECK(table.find("0.50 s") != std::string::npos);
 }
+
+TEST_CASE("stats: blocklist files in the metrics, the table and the status JSON", "[metrics][blocklist]") {
+    metrics_snapshot m;
+    m.service_names = {"none", "sip"};
+    m.status.counters.by_reason[static_cast<unsigned>(reason::blocklist)] = 7;
+    m.status.blocklists.present = true;
+    m.status.blocklists.files = {{"/var/lib/pbxgate/apiban.txt", 1200, 2, 0, true}, {"/etc/pbxgate/own \"x\".txt", 3, 0, 4, false}};
+    m.status.blocklists.loads = 5;
+    m.status.blocklists.load_errors = 3;
+    m.status.blocklists.last_load_unix = 1796000000;
+    const std::string text = format_prometheus(m);
+    CHECK_THAT(text, Catch::Contains("pbxgate_blocklist_entries{file=\"/var/lib/pbxgate/apiban.txt\"} 1200\n"));
+    CHECK_THAT(text, Catch::Contains("pbxgate_blocklist_entries{file=\"/etc/pbxgate/own \\\"x\\\".txt\"} 3\n"));
+    CHECK_THAT(text, Catch::Contains("pbxgate_blocklist_refused_entries{file=\"/etc/pbxgate/own \\\"x\\\".txt\"} 4\n"));
+    CHECK_THAT(text, Catch::Contains("pbxgate_blocklist_load_errors_total 3\n"));
+    CHECK_THAT(text, Catch::Contains("pbxgate_blocklist_last_load_timestamp_seconds 1796000000\n"));
+    CHECK_THAT(text, Catch::Contains("pbxgate_decisions_total{reason=\"blocklist\"} 7\n"));
+    const auto samples = read_exposition(text);
+    REQUIRE(samples.has_value());
+    const std::string table = format_stats_table(*samples);
+    CHECK_THAT(table, Catch::Contains("blocklists:"));
+    CHECK_THAT(table, Catch::Contains("1200          2          0  /var/lib/pbxgate/apiban.txt"));
+    CHECK_THAT(table, Catch::Contains("(unreadable: previous entries kept)"));
+    CHECK_THAT(table, Catch::Contains("loads 5, load errors 3; dropped by the engine (reason blocklist) 7"));
+
+    metrics_snapshot none;  // an engine without the source set: no blocklist families
+    CHECK_THAT(format_prometheus(none), !Catch::Contains("pbxgate_blocklist_"));
+    CHECK_THAT(format_stats_table(*read_exposition(format_prometheus(none))), !Catch::Contains("blocklists:"));
+}

@@ -192,3 +192,28 @@ TEST_CASE("watch() replaces the watched set; cancel() drops a pending reload", "
     write(top, "a = 3\n");
     CHECK(pump(w, at_once).when.size() == 1);
 }
+
+TEST_CASE("the watcher tells whether only some files (blocklists) changed", "[reload][watch]") {
+    temp_dir dir;
+    const fs::path policy = dir.path / "site.toml";
+    const fs::path list = dir.path / "feed.txt";
+    write(policy, "# policy\n");
+    write(list, "192.0.2.1\n");
+    file_watcher w(quiet);
+    w.watch({policy.string(), list.string()});
+    const std::vector<std::string> lists{list.string()};
+
+    replace_atomically(list, "192.0.2.2\n");
+    CHECK(pump(w, at_once).when.size() == 1);
+    CHECK(w.take_changed_only(lists));       // only the list: no policy recompile
+    CHECK_FALSE(w.take_changed_only(lists));  // forgotten once taken
+
+    replace_atomically(list, "192.0.2.3\n");
+    replace_atomically(policy, "# policy 2\n");
+    CHECK(pump(w, at_once).when.size() == 1);
+    CHECK_FALSE(w.take_changed_only(lists));  // the policy too: a full reload
+
+    replace_atomically(policy, "# policy 3\n");
+    CHECK(pump(w, at_once).when.size() == 1);
+    CHECK_FALSE(w.take_changed_only(lists));
+}

@@ -121,6 +121,23 @@ std::string format_stats_table(const std::vector<metric_sample>& samples) {
                     num(value_of(samples, "pbxgate_crowdsec_evictions_total")).c_str(),
                     num(value_of(samples, "pbxgate_crowdsec_skipped_total")).c_str());
     }
+    // [blocklists]: one line per file, when the engine has any.
+    bool lists = false;
+    for (const auto& s : samples) {
+        if (s.name != "pbxgate_blocklist_entries") continue;
+        if (!lists) out += "\nblocklists:\n" + line("  %10s %10s %10s  %s", "ENTRIES", "MALFORMED", "REFUSED", "FILE");
+        lists = true;
+        const std::map<std::string, std::string> file{{"file", label(s, "file")}};
+        out += line("  %10s %10s %10s  %s%s", num(s.value).c_str(),
+                    num(value_of(samples, "pbxgate_blocklist_malformed_lines", file)).c_str(),
+                    num(value_of(samples, "pbxgate_blocklist_refused_entries", file)).c_str(), label(s, "file").c_str(),
+                    value_of(samples, "pbxgate_blocklist_readable", file) == 0 ? " (unreadable: previous entries kept)" : "");
+    }
+    if (lists)
+        out += line("  loads %s, load errors %s; dropped by the engine (reason blocklist) %s",
+                    num(value_of(samples, "pbxgate_blocklist_loads_total")).c_str(),
+                    num(value_of(samples, "pbxgate_blocklist_load_errors_total")).c_str(),
+                    num(value_of(samples, "pbxgate_decisions_total", {{"reason", "blocklist"}})).c_str());
     return out;
 }
 
