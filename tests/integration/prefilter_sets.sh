@@ -5,15 +5,13 @@
 #     queue's id sequence does not move) and counts as drops of reason blocked;
 #  b. a reload that unblocks the source swaps the set's contents: the same flood is then
 #     queued, judged and delivered (SIP is open to the internet);
-#  c. bans: a member the ban sync adds (ban_sync_once, the engine's ban_set_sync against the
-#     real kernel sets) drops that source before the queue; the sync that lifts it lets the
-#     source through again.
+#  c. bans: a ban added through the engine's control socket (`pbxgate bans add`) reaches
+#     pbxgate-ban4 with its timeout and drops that source before the queue; `pbxgate bans
+#     remove` takes it out of the set and lets the source through again.
 # Exit 0 pass, 1 fail, 77 skipped (not root). About 20 s.
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
-ban_tool=${PBXGATE_BAN_SYNC_ONCE:-$(dirname "$PBXGATE")/tests/ban_sync_once}
-[ -x "$ban_tool" ] || { echo "FAIL: $ban_tool not built (cmake --build build --target ban_sync_once)" >&2; exit 1; }
 command -v ipset >/dev/null || { echo "FAIL: ipset not installed (scripts/install-deps)" >&2; exit 1; }
 trap testbed_cleanup EXIT
 testbed_start "pf"
@@ -33,6 +31,7 @@ v=json.load(open(sys.argv[1]))
 for k in sys.argv[2:]: v=v.get(k, {}) if isinstance(v, dict) else {}
 print(v if v != {} else 0)' "$stats" "$@"; }
 members() { in_pbx ipset list "$1" -output save | awk '$1 == "add" {print $3}' | sort | tr '\n' ' '; }
+ban4_is() { [ "$(members pbxgate-ban4)" = "$1" ]; }
 # flood_from SRC COUNT: COUNT datagrams (bounded: 5 s) from SRC to SIP at the PBX, counted
 # by a listener; prints "queued delivered" (ids the kernel queue handed out, datagrams received).
 flood_from() {
@@ -56,7 +55,10 @@ expect_eq "a: blocked zone (IPv6) in pbxgate-blocked6" "2001:db8:3::200 " "$(mem
 expect_eq "a: ban set created empty" "" "$(members pbxgate-ban4)"
 expect_contains "a: the DROP is before the queue" "match-set pbxgate-blocked4 src" \
   "$(in_pbx iptables -S PBXGATE-INPUT | head -3)"
-testbed_engine_start "$log" --policy "$policy" --fail open --stats-file "$stats" --pid-file "$TB_TMP/pid"
+run=$TB_TMP/run
+testbed_engine_start "$log" --policy "$policy" --fail open --stats-file "$stats" --pid-file "$TB_TMP/pid" \
+  --runtime-dir "$run" --state-dir "$TB_TMP/state"
+bans() { "$PBXGATE" bans --runtime-dir "$run" "$@"; }
 
 # --- a ----------------------------------------------------------------------------------
 n=5000
@@ -90,8 +92,10 @@ echo "b: after the reload unblocked it, a flood of $n: queued $queued, delivered
 [ "$delivered" -ge $((n * 9 / 10)) ] && pass || fail "b: only $delivered of $n delivered after the unblock"
 
 # --- c ----------------------------------------------------------------------------------
-out=$(in_pbx "$ban_tool" 203.0.113.10 600 2001:db8:3::10 0) || fail "c: ban sync failed: $out"
-echo "c: ban sync: $out"
+out=$(bans add 203.0.113.10 --for 10m 2>&1) || fail "c: bans add failed: $out"
+echo "c: $out"
+# The engine syncs its bans into the kernel sets once a second.
+tb_wait_for 5 ban4_is "203.0.113.10 " || true
 expect_eq "c: the ban is in pbxgate-ban4" "203.0.113.10 " "$(members pbxgate-ban4)"
 timeout_left=$(in_pbx ipset list pbxgate-ban4 -output save | awk '$1 == "add" {print $5}')
 [ "${timeout_left:-0}" -gt 590 ] && [ "${timeout_left:-0}" -le 600 ] && pass ||
@@ -101,8 +105,9 @@ read -r queued delivered <<<"$(flood_from 203.0.113.10 $n)"
 echo "c: banned source, flood of $n: queued $queued, delivered $delivered"
 expect_eq "c: the banned source never reaches the queue" 0 "$queued"
 expect_eq "c: nothing of it is delivered" 0 "$delivered"
-out=$(in_pbx "$ban_tool") || fail "c: ban sync (lift) failed: $out"
-expect_eq "c: lifting the bans empties pbxgate-ban4" "" "$(members pbxgate-ban4)"
+out=$(bans remove 203.0.113.10 2>&1) || fail "c: bans remove failed: $out"
+tb_wait_for 5 ban4_is "" || true
+expect_eq "c: removing the ban empties pbxgate-ban4" "" "$(members pbxgate-ban4)"
 read -r queued delivered <<<"$(flood_from 203.0.113.10 $n)"
 echo "c: after the ban is lifted, flood of $n: queued $queued, delivered $delivered"
 [ "$queued" -ge "$n" ] && pass || fail "c: only $queued of $n queued after the ban was lifted"
