@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "util/json_value.hpp"
 
 namespace pbxgate::crowdsec {
@@ -23,6 +25,7 @@ void client::stop() {
         stop_ = true;
     }
     wake_.notify_all();
+    if (thread_.joinable()) transport_->abort();  // a call in progress ends now, not at its timeout
     if (thread_.joinable()) thread_.join();
 }
 
@@ -58,6 +61,7 @@ client_status client::status() const {
 
 void client::failed(const std::string& what) {
     std::lock_guard lock(mutex_);
+    if (stop_) return;  // the call was cut short by stop(): no outage
     ++status_.errors;
     status_.up = false;
     if (!outage_logged_) {

@@ -25,6 +25,12 @@ extern "C" std::size_t write_body(char* data, std::size_t size, std::size_t n, v
     return bytes;
 }
 
+// Called by libcurl about once a second and on every transfer step: a stop does not wait
+// for a slow API's timeout.
+extern "C" int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
 void global_init() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -44,6 +50,10 @@ http_response curl_transport::send(const http_request& req, const http_limits& l
     CURL* c = static_cast<CURL*>(handle_);
     curl_easy_reset(c);
     http_response r;
+    if (aborted_) {
+        r.error = "stopping";
+        return r;
+    }
     sink s{&r.body, limits.max_body};
     curl_slist* headers = nullptr;
     for (const auto& [name, value] : req.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
@@ -60,6 +70,10 @@ http_response curl_transport::send(const http_request& req, const http_limits& l
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits.max_body));
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &aborted_);
+
     if (req.method == "POST") {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());

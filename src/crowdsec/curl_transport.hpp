@@ -2,6 +2,7 @@
 // signals (threads), connect and total timeouts, and the body cut off at the limit.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "crowdsec/http_transport.hpp"
@@ -16,9 +17,11 @@ public:
     curl_transport& operator=(const curl_transport&) = delete;
 
     http_response send(const http_request& req, const http_limits& limits) override;
+    void abort() noexcept override { aborted_ = true; }
 
 private:
     void* handle_ = nullptr;  // CURL*
+    std::atomic<bool> aborted_{false};
 };
 
 }  // namespace pbxgate::crowdsec

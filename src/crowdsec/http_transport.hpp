@@ -34,6 +34,8 @@ class http_transport {
 public:
     virtual ~http_transport() = default;
     virtual http_response send(const http_request& req, const http_limits& limits) = 0;
+    // From another thread: the call in progress, and every later one, ends at once (engine stop).
+    virtual void abort() noexcept {}
 };
 
 }  // namespace pbxgate::crowdsec

@@ -15,6 +15,7 @@
 #   - a decision on a trusted address is never applied
 #   - stopping the API keeps the bans, the engines stay up (pbxgate_crowdsec_up 0); after a
 #     restart the stream resumes (up 1, a new decision arrives)
+#   - a bouncer key file others can read is refused at start, the key never shown
 # Everything runs in namespaces this test creates; the system's /etc/crowdsec is not used.
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
@@ -312,6 +313,17 @@ for who in a b; do
   wait "${ENGINE[$who]}" 2>/dev/null && pass || fail "engine $who exits cleanly"
 done
 ENGINE=()
+
+# --- 5. A key file others can read is refused at start, without showing the key ----------
+chmod 644 "$TMP/a/bouncer.key"
+if timeout 20 ip netns exec "${NS[a]}" "$PBXGATE" run --policy "$TMP/a/site.toml" --runtime-dir "$TMP/a/run" \
+  --state-dir "$TMP/a/state" >"$TMP/a/refused.log" 2>&1; then
+  fail "an engine started with a world-readable bouncer key"
+else
+  pass
+fi
+expect_contains "the refusal says why" "chmod 600" "$(cat "$TMP/a/refused.log")"
+if grep -qF "$(cat "$TMP/a/bouncer.key")" "$TMP/a/refused.log"; then fail "the refusal shows the key"; else pass; fi
 if [ "$failures" -ne 0 ]; then
   for log in "$TMP"/[ab]/engine*.log; do echo "--- $log (tail)"; tail -30 "$log"; done >&2
 fi

@@ -60,7 +60,7 @@ if [ -z "$deb" ]; then
 fi
 [ -f "$deb" ] || { fail "no .deb built"; finish; exit 1; }
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in libnetfilter-queue1 libmnl0 libspdlog1.10 libtomlplusplus3 liburcu8 libpcap0.8 libsystemd0 iptables; do
+for dep in libnetfilter-queue1 libmnl0 libspdlog1.10 libtomlplusplus3 liburcu8 libpcap0.8 libsystemd0 libcurl4 iptables; do
   expect_contains "Depends names $dep" "$dep" "$depends"
 done
 expect_eq "conffiles" "/etc/pbxgate/pbxgate.toml" "$(dpkg-deb -I "$deb" conffiles)"

@@ -2,7 +2,9 @@
 // bouncer key, machine login and alerts, outage and recovery, status numbers.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <deque>
+#include <thread>
 #include <functional>
 #include <string>
 
@@ -217,6 +219,35 @@ TEST_CASE("crowdsec: an IPv6 own ban (a /64 source) goes out as a Range") {
     const json_value& a = j.value->items().at(0);
     CHECK(a.find("source")->find("scope")->as_string() == "Range");
     CHECK(a.find("decisions")->items().at(0).find("value")->as_string() == "2001:db8:1:2::/64");
+}
+
+TEST_CASE("crowdsec client: a hung API never holds up the engine's stop") {
+    // The transport blocks like a peer that accepted the connection and never answers,
+    // until abort() - what curl_transport's progress callback does.
+    class hung_transport final : public http_transport {
+    public:
+        std::atomic<bool> aborted{false};
+        std::atomic<int> calls{0};
+        http_response send(const http_request&, const http_limits&) override {
+            ++calls;
+            for (int i = 0; i < 1000 && !aborted; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            return down();
+        }
+        void abort() noexcept override { aborted = true; }
+    };
+    auto t = std::make_unique<hung_transport>();
+    hung_transport* raw = t.get();
+    client_config cfg;
+    cfg.api_url = "http://192.0.2.1:8080/";
+    cfg.bouncer_key = "K";
+    client c(cfg, std::move(t));
+    c.start();
+    for (int i = 0; i < 200 && raw->calls == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(raw->calls == 1);
+    const auto t0 = steady::now();
+    c.stop();
+    CHECK(steady::now() - t0 < std::chrono::seconds(1));
+    CHECK(c.status().errors == 0);  // cut short by the stop: not an outage
 }
 
 TEST_CASE("crowdsec client: a full alert queue drops the oldest, counted") {
