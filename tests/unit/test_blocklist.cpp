@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 #include <string>
@@ -350,6 +351,9 @@ TEST_CASE("blocklist slot: readers judging bursts while lists are published", "[
             }
             qsbr_reader::offline();
         });
+    // Readers first: publishing before any runs would test nothing (bounded wait).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (bursts.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
     for (std::uint32_t g = 0; g < 50; ++g)
         slot.publish(blocklist::blocklist_set::build({{"/l", {{ip_prefix{ip_address::v4(0xC0000200u + g), 32}, 1}}}}));
     stop = true;
