@@ -141,8 +141,9 @@ expect_eq "b: a list change is no policy reload (same generation)" "$gen0" "$(me
 grep -q "blocklists (file change): 100001 entries" "$log" && pass || fail "b: no list load logged"
 
 # --- c ------------------------------------------------------------------------------------
-listen 5060 4
-ip netns exec "${TB_NS[trusted]}" python3 "$traffic" stream 198.51.100.10 198.51.100.1 5060 1 100 >/dev/null
+listen 5060 5
+ip netns exec "${TB_NS[trusted]}" python3 "$traffic" stream 198.51.100.10 198.51.100.1 5060 1 100 >/dev/null &
+TB_PIDS+=($!)
 ip netns exec "${TB_NS[lan]}" python3 "$traffic" stream 192.0.2.10 192.0.2.1 5060 1 100 >/dev/null
 wait "$LP" || true
 [ "$(of "$LOUT" 198.51.100.10 count)" -ge 95 ] && pass || fail "c: a listed trusted source was blocked"
