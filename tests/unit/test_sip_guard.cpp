@@ -375,3 +375,30 @@ TEST_CASE("guard: workers share the table without a lock") {
     CHECK(g.is_banned(attacker, 100, false));
     CHECK(g.is_registered(phone, 100));
 }
+
+TEST_CASE("sip guard: scanner_match finds a signature anywhere, in any case, in User-Agent or From") {
+    struct row { const char* ua; const char* display; const char* user; std::vector<std::string> list;
+                 std::vector<std::string> allow; const char* want; };
+    const std::vector<row> rows{
+        {"friendly-scanner", "", "", {}, {}, "friendly-scanner"},
+        {"Yealink SIP-T46S 66.86.0.15", "Desk 201", "201", {}, {}, ""},
+        {"x/1.0 SiPvIcIoUs", "", "", {}, {}, "x/1.0 SiPvIcIoUs"},          // at the end, mixed case
+        {"Yealink", "sipcli", "", {}, {}, "sipcli"},                          // From display name
+        {"Yealink", "", "VaxSIPUserAgent", {}, {}, "VaxSIPUserAgent"},        // From user
+        {"sip", "", "", {}, {}, ""},                                          // a needle's prefix only
+        {"abc", "", "", {"c"}, {}, "abc"},                                     // one-byte needle, last byte
+        {"abc", "", "", {"", "bc"}, {}, "abc"},                                // empty needles are ignored
+        {"friendly-scanner lab", "", "", {}, {"LAB"}, ""},                    // the allow list wins
+    };
+    for (const row& r : rows) {
+        INFO(r.ua << " / " << r.display << " / " << r.user);
+        sip_settings s;
+        if (!r.list.empty()) s.scanners = r.list;
+        s.allow_agents = r.allow;
+        sip::message_view m;
+        m.user_agent = r.ua;
+        m.from.display = r.display;
+        m.from.user = r.user;
+        CHECK(scanner_match(s, m) == std::string_view(r.want));
+    }
+}
