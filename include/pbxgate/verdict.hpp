@@ -42,8 +42,12 @@ enum class reason : std::uint8_t {
     auth_failures,         // the PBX's answer that completed an auth-failure ban (accepted: a response)
     // Blocklist files (appended)
     blocklist,             // an internet source in a [blocklists] file: it joins the blocked zone
+    // Media pinholes (appended)
+    pinhole,               // negotiated media: the packet belongs to a pinhole its call's SDP opened
+    media_signalling_peer, // negotiated media from a peer holding a TLS/WSS signalling connection
+    no_pinhole,            // negotiated media: no pinhole for this PBX port and source: dropped
 };
-inline constexpr unsigned reason_count = 15;
+inline constexpr unsigned reason_count = 18;
 
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(zone z) noexcept;

@@ -28,6 +28,7 @@
 #include "engine/kernel_prefilter.hpp"
 #include "kernelset/ipset_backend.hpp"
 #include "engine/log_setup.hpp"
+#include "engine/media_keeper.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
 #include "metrics/stats_report.hpp"
@@ -147,10 +148,14 @@ public:
         }
         // The lists are in force before the first packet; the kernel sets get them just below.
         prefilter_.set_list_members(load_lists("start"), false);
+        // Media pinholes: like the SIP table, sized once here and kept across reloads.
+        media_ = std::make_unique<media_keeper>(pub->policy->source().media.capacity);
+        media_->register_commands(commands_, [this] { return slot_.current()->policy.get(); });
         worker_settings ws;
         ws.mode = options_.mode;
         ws.guard = guard_.get();
         ws.blocklists = &lists_;
+        ws.pinholes = &media_->table();
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
@@ -399,7 +404,13 @@ public:
                 // policy), and a removed service's id keeps its name: the current policy names
                 // a record of any generation.
                 const std::string_view name = pub->policy->service_name(rec.service);
-                spdlog::warn("{}", format_drop(rec, name));
+                std::string line = format_drop(rec, name);
+                if (media_) {
+                    // "(no_pinhole: from X, expected Y for the call Call-ID Z)": a NAT problem at a glance.
+                    if (const std::string note = media_->drop_note(rec, *pub->policy); !note.empty())
+                        line.insert(line.size() - 1, ": " + note);
+                }
+                spdlog::warn("{}", line);
             }
         }
         if (now - last_suppressed_report_ >= std::chrono::seconds(10)) {
@@ -433,6 +444,7 @@ public:
     void tick() {
         // CrowdSec decisions first: the pre-filter's ban sync below then takes them to the kernel.
         if (crowdsec_) crowdsec_->tick(*guard_, zone_lookup(), unix_seconds());
+        if (media_) media_->tick(*slot_.current()->policy);
         prefilter_.tick(std::chrono::steady_clock::now(), unix_seconds());
         observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
@@ -492,6 +504,7 @@ private:
     kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
     std::unique_ptr<protect::sip_guard> guard_;  // before observer_: outlives the workers' readers
     std::unique_ptr<crowdsec::bridge> crowdsec_;  // after guard_: stopped first; before observer_, which reads it
+    std::unique_ptr<media_keeper> media_;        // before observer_: outlives the workers' readers
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 

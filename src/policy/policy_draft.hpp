@@ -39,6 +39,7 @@ struct policy_draft {
     crowdsec_settings crowdsec;
     source_location crowdsec_at;  // the [crowdsec] table, for what it lacks
     bool crowdsec_broken = false;  // a [crowdsec] value had an error (already reported)
+    media_settings media;
     // Where each [sip] service list named a service, to report a name no service has.
     std::vector<std::pair<std::string, source_location>> sip_service_refs;
     source_location placement_at;  // the `placement` key that set engine.place
