@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Media pinholes against real tools, end to end. In the namespace testbed, behind the engine
+# (`pbxgate rules` steering, `pbxgate run`), with RTP set to media = "negotiated":
+#   PBX        203.0.113.1   sipp UAS (sip/media_uas.xml) answering with SDP, its media
+#                            ports served by rtp_peer.py echo (counts per port and source,
+#                            echoes each datagram back: media both ways)
+#   caller A   203.0.113.10  sipp UAC (sip/media_uac.xml): c= its own address, RTP from
+#                            :20000; a re-INVITE moves the PBX's port 10000 -> 10002
+#   caller B   203.0.113.30  the same behind NAT: its SDP says c=192.0.2.250 (a documentation
+#                            address standing for a private one, never sent to), its RTP
+#                            comes from the signalling address; PBX port 10004
+#   injector   203.0.113.66  RTP to the PBX's negotiated port 10000 during A's call
+# Checks (one PASS/FAIL line each, with numbers): the calls' RTP delivered both ways; the
+# injected RTP dropped (0 delivered) and counted as no_pinhole, as many as were injected;
+# `pbxgate explain --media` lists the pinholes during the call; after the re-INVITE the old
+# port drops and the new one delivers; RTP after BYE drops once the grace period is over.
+# Prints, for the record, the share of the calls' packets that reached the engine (the kernel
+# queue's counter and the engine's) and how many injected packets got through.
+# An engine without media pinholes refuses the media key (unknown keys are errors): the test
+# then runs the calls on the open RTP range and the pinhole checks FAIL, each saying so.
+source "$(dirname "$0")/lib.sh"
+source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
+testbed_require_root
+for tool in sipp python3; do
+  if ! command -v "$tool" >/dev/null; then
+    if [ "${CI:-}" = true ]; then echo "FAIL: $tool missing (scripts/install-deps sip)" >&2; exit 1; fi
+    echo "SKIP: $tool missing (scripts/install-deps sip installs it)" >&2
+    exit 77
+  fi
+done
+trap testbed_cleanup EXIT
+testbed_start mediae2e
+sipdir=$PBXGATE_SOURCE_DIR/tests/integration/sip
+rtp_peer=$sipdir/rtp_peer.py
+inet=${TB_NS[inet]}
+pbx=203.0.113.1
+caller_a=203.0.113.10
+caller_b=203.0.113.30
+nat_sdp_ip=192.0.2.250
+injector=203.0.113.66
+for a in $caller_b $injector; do ip -n "$inet" addr add "$a/24" dev eth0; done
+# Seconds a closed call's pinholes stay open (the engine's default grace period).
+grace=${MEDIA_GRACE:-5}
+stream_count=100  # packets per call leg and phase, 50 per second as a phone sends
+probe_count=50    # packets of each stream expected to drop
+
+# check WHAT EXPECTED ACTUAL [NOTE]: one PASS/FAIL line, counted by lib.sh.
+check() {
+  if [ "$2" == "$3" ]; then
+    pass
+    echo "PASS: $1: $3"
+  else
+    fail "$1: got $3, expected $2${4:+ ($4)}"
+  fi
+}
+
+# --- The policy, and whether this engine has media pinholes ---------------------------------
+cat >"$TB_TMP/site.toml" <<TOML
+extends = "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml"
+TOML
+cp "$TB_TMP/site.toml" "$TB_TMP/site-media.toml"
+cat >>"$TB_TMP/site-media.toml" <<'TOML'
+
+[services.rtp]
+media = "negotiated"
+TOML
+if "$PBXGATE" check "$TB_TMP/site-media.toml" >"$TB_TMP/check.out" 2>&1; then
+  pinholes=1
+  policy=$TB_TMP/site-media.toml
+  why=""
+  echo "media pinholes: on (pbxgate check accepts [services.rtp] media = \"negotiated\")"
+else
+  pinholes=0
+  policy=$TB_TMP/site.toml
+  why="no media pinholes in this engine"
+  echo "media pinholes: NOT in this engine ($(head -1 "$TB_TMP/check.out")); the pinhole checks below fail"
+fi
+engine_args=(--policy "$policy" --runtime-dir "$TB_TMP/run" --stats-file "$TB_TMP/stats.json")
+
+# --- The PBX: media echo, sipp UAS, the engine in front ---------------------------------------
+ip netns exec "$TB_PBX" python3 "$rtp_peer" echo --ports 10000,10002,10004 --out "$TB_TMP/media.json" \
+  --ready "$TB_TMP/media-ready" --max-seconds 120 &
+TB_PIDS+=($!)
+tb_wait_for 10 test -f "$TB_TMP/media-ready" || { fail "rtp_peer echo did not start"; finish; exit 1; }
+ip netns exec "$TB_PBX" timeout 100 sipp -sf "$sipdir/media_uas.xml" -i "$pbx" -p 5060 -m 2 -nostdin \
+  -trace_err -error_file "$TB_TMP/uas.err" >"$TB_TMP/uas.out" 2>&1 </dev/null &
+uas_pid=$!
+TB_PIDS+=($uas_pid)
+testbed_rules "$policy" || { fail "pbxgate-rules apply"; finish; exit 1; }
+testbed_engine_start "$TB_TMP/engine.log" "${engine_args[@]}"
+
+# delivered PORT ADDR: datagrams from ADDR the PBX received on PORT so far.
+delivered() {
+  python3 -c 'import json, sys
+print(json.load(open(sys.argv[1])).get(sys.argv[2], {}).get(sys.argv[3], 0))' "$TB_TMP/media.json" "$1" "$2"
+}
+# stream NAME SRC SPORT DPORT COUNT: an RTP stream to the PBX from the internet namespace, in
+# the background; its {"sent","echoed"} lands in NAME.json.
+declare -A STREAM_PID
+stream() {
+  ip netns exec "$inet" timeout 30 python3 "$rtp_peer" stream --src "$2" --sport "$3" --dst "$pbx" --dport "$4" \
+    --count "$5" --rate 50 --linger 0.5 >"$TB_TMP/$1.json" 2>"$TB_TMP/$1.err" &
+  STREAM_PID[$1]=$!
+  TB_PIDS+=($!)
+}
+stream_wait() { local n; for n in "$@"; do wait "${STREAM_PID[$n]}" || true; done; sleep 0.3; }
+field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$TB_TMP/$1.json" "$2" 2>/dev/null || echo 0; }
+no_pinhole() {
+  testbed_engine_stats "$TB_TMP/stats.json" >/dev/null 2>&1 || { echo 0; return; }
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["by_reason"].get("no_pinhole", 0))' "$TB_TMP/stats.json"
+}
+engine_stat() {  # engine_stat KEY...: a number from the last stats file
+  python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: v = v.get(k, {}) if isinstance(v, dict) else {}
+print(v if isinstance(v, int) else 0)' "$TB_TMP/stats.json" "$@"
+}
+queue_seq() { ip netns exec "$TB_PBX" awk '$1 == 0 {print $8}' /proc/net/netfilter/nfnetlink_queue; }
+
+# --- The calls ---------------------------------------------------------------------------------
+queue_before=$(queue_seq)
+testbed_engine_stats "$TB_TMP/stats.json"
+rtp_accept_before=$(engine_stat by_service rtp internet accept)
+# Each call: 5 s after the answer (phase 1), then the re-INVITE and -d ms (phase 2: it must
+# outlast the grace period of the old port's pinhole), then BYE.
+phase2_ms=$(((grace + 5) * 1000))
+uac() {  # uac NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2
+  ip netns exec "$inet" timeout 60 sipp "$pbx:5060" -sf "$sipdir/media_uac.xml" -i "$2" -p "$3" -m 1 -nostdin \
+    -d "$phase2_ms" -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
+    -set marker "$TB_TMP/$1" -trace_err -error_file "$TB_TMP/$1.err" >"$TB_TMP/$1.out" 2>&1 </dev/null &
+  UAC_PID[$1]=$!
+  TB_PIDS+=($!)
+}
+declare -A UAC_PID
+uac callA "$caller_a" 5070 "$caller_a" 20000 10000 10002
+uac callB "$caller_b" 5072 "$nat_sdp_ip" 20002 10004 10004
+if ! tb_wait_for 10 test -f "$TB_TMP/callA-up" -a -f "$TB_TMP/callB-up"; then
+  fail "the calls were not answered within 10 s (sipp: $(tail -3 "$TB_TMP/callA.out" | tr '\n' ' '))"
+  finish
+  exit 1
+fi
+echo "calls up: A $caller_a (PBX port 10000), B $caller_b behind NAT (SDP c=$nat_sdp_ip, PBX port 10004)"
+
+# Phase 1: both calls' media, and the injector on A's negotiated port.
+stream a1 "$caller_a" 20000 10000 $stream_count
+stream b1 "$caller_b" 20002 10004 $stream_count
+stream inj "$injector" 40000 10000 $probe_count
+sleep 1  # the streams flow: the pinholes are in use
+explain_out=$("$PBXGATE" explain --media --runtime-dir "$TB_TMP/run" 2>&1) || true
+stream_wait a1 b1 inj
+[ -f "$TB_TMP/callA-moved" ] && echo "note: the re-INVITE came before phase 1's streams ended (a slow host)"
+check "call A: RTP caller -> PBX (delivered of $(field a1 sent))" "$(field a1 sent)" "$(delivered 10000 $caller_a)"
+check "call A: RTP PBX -> caller (echoes received of $(field a1 sent))" "$(field a1 sent)" "$(field a1 echoed)"
+check "call B behind NAT (c=$nat_sdp_ip, packets from $caller_b): RTP caller -> PBX (of $(field b1 sent))" \
+  "$(field b1 sent)" "$(delivered 10004 $caller_b)"
+check "call B behind NAT: RTP PBX -> caller (echoes of $(field b1 sent))" "$(field b1 sent)" "$(field b1 echoed)"
+injected=$(field inj sent)
+inj_through=$(delivered 10000 $injector)
+check "injected RTP from $injector to the call's port 10000: delivered of $injected" 0 "$inj_through" "$why"
+check "injected RTP: echoes the injector got" 0 "$(field inj echoed)" "$why"
+np1=$(no_pinhole)
+check "engine no_pinhole drops after the injection (= injected)" "$injected" "$np1" "$why"
+# The pinholes the engine holds now: A's port and address, B's port and its signalling address.
+if [[ "$explain_out" == *10000* && "$explain_out" == *"$caller_a"* && "$explain_out" == *10004* ]]; then
+  check "pbxgate explain --media lists A's pinhole (10000, $caller_a) and B's (10004)" yes yes
+else
+  check "pbxgate explain --media lists A's pinhole (10000, $caller_a) and B's (10004)" yes no \
+    "its output: $(head -5 <<<"$explain_out" | tr '\n' '|')"
+fi
+
+# Phase 2: the re-INVITE moved A's PBX port to 10002. The new port delivers at once; the old
+# one drops once its pinhole's grace period is over.
+if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-moved"; then
+  fail "call A: no re-INVITE answered"
+fi
+moved_at=$(date +%s.%N)
+old_before=$(delivered 10000 $caller_a)
+stream a2 "$caller_a" 20000 10002 $stream_count
+stream_wait a2
+check "after the re-INVITE: RTP to the new port 10002 (delivered of $(field a2 sent))" "$(field a2 sent)" \
+  "$(delivered 10002 $caller_a)"
+check "after the re-INVITE: echoes from the new port" "$(field a2 sent)" "$(field a2 echoed)"
+sleep "$(python3 -c "import sys; print(max(0.0, $moved_at + $grace + 1 - float(sys.argv[1])))" "$(date +%s.%N)")"
+stream a_old "$caller_a" 20000 10000 $probe_count
+stream_wait a_old
+check "after the re-INVITE + ${grace} s: RTP to the old port 10000 delivered (of $(field a_old sent))" 0 \
+  "$(($(delivered 10000 $caller_a) - old_before))" "$why"
+
+# After BYE: the dialogs' pinholes close after the grace period.
+if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-bye" -a -f "$TB_TMP/callB-bye"; then
+  fail "the calls did not end with BYE/200"
+fi
+sleep $((grace + 1))
+a_before=$(delivered 10002 $caller_a)
+b_before=$(delivered 10004 $caller_b)
+stream a_bye "$caller_a" 20000 10002 $probe_count
+stream b_bye "$caller_b" 20002 10004 $probe_count
+stream_wait a_bye b_bye
+check "call A, $((grace + 1)) s after BYE: RTP delivered (of $(field a_bye sent))" 0 \
+  "$(($(delivered 10002 $caller_a) - a_before))" "$why"
+check "call B, $((grace + 1)) s after BYE: RTP delivered (of $(field b_bye sent))" 0 \
+  "$(($(delivered 10004 $caller_b) - b_before))" "$why"
+
+for c in callA callB; do
+  rc=0
+  wait "${UAC_PID[$c]}" || rc=$?
+  check "$c: sipp UAC exit status (every request answered)" 0 "$rc" "$(tail -3 "$TB_TMP/$c.out" | tr '\n' ' ')"
+done
+np_end=$(no_pinhole)
+expected_drops=$((injected + $(field a_old sent) + $(field a_bye sent) + $(field b_bye sent)))
+check "engine no_pinhole drops at the end (injected + old port + after BYE)" "$expected_drops" "$np_end" "$why"
+
+# --- For the record ----------------------------------------------------------------------------
+queue_after=$(queue_seq)
+call_sent=$(($(field a1 sent) + $(field b1 sent) + $(field a2 sent)))
+rtp_accepted=$(($(engine_stat by_service rtp internet accept) - rtp_accept_before))
+all_sent=$((call_sent + injected + $(field a_old sent) + $(field a_bye sent) + $(field b_bye sent)))
+python3 - "$call_sent" "$rtp_accepted" "$((queue_after - queue_before))" "$all_sent" "$injected" \
+  "$((inj_through))" <<'PY'
+import sys
+call, judged, queued, sent, injected, through = map(int, sys.argv[1:])
+print("figures: the calls' RTP to the PBX: %d packets; judged and accepted by the engine: %d (%.1f%%, the rest "
+      "offloaded to the kernel)" % (call, judged, 100.0 * judged / call if call else 0))
+print("figures: kernel queue 0 (id counter, /proc/net/netfilter/nfnetlink_queue): %d packets queued during the "
+      "calls, of %d RTP datagrams sent to the PBX plus the SIP both ways" % (queued, sent))
+print("figures: injected RTP packets that got through: %d of %d" % (through, injected))
+PY
+[ "$pinholes" = 1 ] || echo "NOTE: $why"
+finish
