@@ -20,6 +20,7 @@
 # then runs the calls on the open RTP range and the pinhole checks FAIL, each saying so.
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
+source "$PBXGATE_SOURCE_DIR/scripts/lib/media_rig.sh"
 testbed_require_root
 for tool in sipp python3; do
   if ! command -v "$tool" >/dev/null; then
@@ -30,17 +31,16 @@ for tool in sipp python3; do
 done
 trap testbed_cleanup EXIT
 testbed_start mediae2e
-sipdir=$PBXGATE_SOURCE_DIR/tests/integration/sip
-rtp_peer=$sipdir/rtp_peer.py
 inet=${TB_NS[inet]}
-pbx=203.0.113.1
+pbx=$MEDIA_PBX_ADDR
 caller_a=203.0.113.10
 caller_b=203.0.113.30
 nat_sdp_ip=192.0.2.250
 injector=203.0.113.66
 for a in $caller_b $injector; do ip -n "$inet" addr add "$a/24" dev eth0; done
-# Seconds a closed call's pinholes stay open (the engine's default grace period).
-grace=${MEDIA_GRACE:-5}
+# Seconds a closed call's pinholes stay open ([media] grace; 5 by default, shorter here to
+# keep the test short).
+grace=2
 stream_count=100  # packets per call leg and phase, 50 per second as a phone sends
 probe_count=50    # packets of each stream expected to drop
 
@@ -63,6 +63,9 @@ cat >>"$TB_TMP/site-media.toml" <<'TOML'
 
 [services.rtp]
 media = "negotiated"
+
+[media]
+grace = 2
 TOML
 if "$PBXGATE" check "$TB_TMP/site-media.toml" >"$TB_TMP/check.out" 2>&1; then
   pinholes=1
@@ -78,33 +81,10 @@ fi
 engine_args=(--policy "$policy" --runtime-dir "$TB_TMP/run" --stats-file "$TB_TMP/stats.json")
 
 # --- The PBX: media echo, sipp UAS, the engine in front ---------------------------------------
-ip netns exec "$TB_PBX" python3 "$rtp_peer" echo --ports 10000,10002,10004 --out "$TB_TMP/media.json" \
-  --ready "$TB_TMP/media-ready" --max-seconds 120 &
-TB_PIDS+=($!)
-tb_wait_for 10 test -f "$TB_TMP/media-ready" || { fail "rtp_peer echo did not start"; finish; exit 1; }
-ip netns exec "$TB_PBX" timeout 100 sipp -sf "$sipdir/media_uas.xml" -i "$pbx" -p 5060 -m 2 -nostdin \
-  -trace_err -error_file "$TB_TMP/uas.err" >"$TB_TMP/uas.out" 2>&1 </dev/null &
-uas_pid=$!
-TB_PIDS+=($uas_pid)
+media_pbx_start 10000,10002,10004 2 || { fail "the PBX side (rtp_peer echo, sipp UAS) did not start"; finish; exit 1; }
 testbed_rules "$policy" || { fail "pbxgate-rules apply"; finish; exit 1; }
 testbed_engine_start "$TB_TMP/engine.log" "${engine_args[@]}"
 
-# delivered PORT ADDR: datagrams from ADDR the PBX received on PORT so far.
-delivered() {
-  python3 -c 'import json, sys
-print(json.load(open(sys.argv[1])).get(sys.argv[2], {}).get(sys.argv[3], 0))' "$TB_TMP/media.json" "$1" "$2"
-}
-# stream NAME SRC SPORT DPORT COUNT: an RTP stream to the PBX from the internet namespace, in
-# the background; its {"sent","echoed"} lands in NAME.json.
-declare -A STREAM_PID
-stream() {
-  ip netns exec "$inet" timeout 30 python3 "$rtp_peer" stream --src "$2" --sport "$3" --dst "$pbx" --dport "$4" \
-    --count "$5" --rate 50 --linger 0.5 >"$TB_TMP/$1.json" 2>"$TB_TMP/$1.err" &
-  STREAM_PID[$1]=$!
-  TB_PIDS+=($!)
-}
-stream_wait() { local n; for n in "$@"; do wait "${STREAM_PID[$n]}" || true; done; sleep 0.3; }
-field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$TB_TMP/$1.json" "$2" 2>/dev/null || echo 0; }
 no_pinhole() {
   testbed_engine_stats "$TB_TMP/stats.json" >/dev/null 2>&1 || { echo 0; return; }
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["by_reason"].get("no_pinhole", 0))' "$TB_TMP/stats.json"
@@ -124,16 +104,8 @@ rtp_accept_before=$(engine_stat by_service rtp internet accept)
 # Each call: 5 s after the answer (phase 1), then the re-INVITE and -d ms (phase 2: it must
 # outlast the grace period of the old port's pinhole), then BYE.
 phase2_ms=$(((grace + 5) * 1000))
-uac() {  # uac NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2
-  ip netns exec "$inet" timeout 60 sipp "$pbx:5060" -sf "$sipdir/media_uac.xml" -i "$2" -p "$3" -m 1 -nostdin \
-    -d "$phase2_ms" -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
-    -set marker "$TB_TMP/$1" -trace_err -error_file "$TB_TMP/$1.err" >"$TB_TMP/$1.out" 2>&1 </dev/null &
-  UAC_PID[$1]=$!
-  TB_PIDS+=($!)
-}
-declare -A UAC_PID
-uac callA "$caller_a" 5070 "$caller_a" 20000 10000 10002
-uac callB "$caller_b" 5072 "$nat_sdp_ip" 20002 10004 10004
+media_call callA "$caller_a" 5070 "$caller_a" 20000 10000 10002 "$phase2_ms"
+media_call callB "$caller_b" 5072 "$nat_sdp_ip" 20002 10004 10004 "$phase2_ms"
 if ! tb_wait_for 10 test -f "$TB_TMP/callA-up" -a -f "$TB_TMP/callB-up"; then
   fail "the calls were not answered within 10 s (sipp: $(tail -3 "$TB_TMP/callA.out" | tr '\n' ' '))"
   finish
@@ -142,22 +114,22 @@ fi
 echo "calls up: A $caller_a (PBX port 10000), B $caller_b behind NAT (SDP c=$nat_sdp_ip, PBX port 10004)"
 
 # Phase 1: both calls' media, and the injector on A's negotiated port.
-stream a1 "$caller_a" 20000 10000 $stream_count
-stream b1 "$caller_b" 20002 10004 $stream_count
-stream inj "$injector" 40000 10000 $probe_count
+media_stream a1 "$caller_a" 20000 10000 $stream_count
+media_stream b1 "$caller_b" 20002 10004 $stream_count
+media_stream inj "$injector" 40000 10000 $probe_count
 sleep 1  # the streams flow: the pinholes are in use
 explain_out=$("$PBXGATE" explain --media --runtime-dir "$TB_TMP/run" 2>&1) || true
-stream_wait a1 b1 inj
+media_stream_wait a1 b1 inj
 [ -f "$TB_TMP/callA-moved" ] && echo "note: the re-INVITE came before phase 1's streams ended (a slow host)"
-check "call A: RTP caller -> PBX (delivered of $(field a1 sent))" "$(field a1 sent)" "$(delivered 10000 $caller_a)"
-check "call A: RTP PBX -> caller (echoes received of $(field a1 sent))" "$(field a1 sent)" "$(field a1 echoed)"
-check "call B behind NAT (c=$nat_sdp_ip, packets from $caller_b): RTP caller -> PBX (of $(field b1 sent))" \
-  "$(field b1 sent)" "$(delivered 10004 $caller_b)"
-check "call B behind NAT: RTP PBX -> caller (echoes of $(field b1 sent))" "$(field b1 sent)" "$(field b1 echoed)"
-injected=$(field inj sent)
-inj_through=$(delivered 10000 $injector)
+check "call A: RTP caller -> PBX (delivered of $(media_field a1 sent))" "$(media_field a1 sent)" "$(media_delivered 10000 $caller_a)"
+check "call A: RTP PBX -> caller (echoes received of $(media_field a1 sent))" "$(media_field a1 sent)" "$(media_field a1 echoed)"
+check "call B behind NAT (c=$nat_sdp_ip, packets from $caller_b): RTP caller -> PBX (of $(media_field b1 sent))" \
+  "$(media_field b1 sent)" "$(media_delivered 10004 $caller_b)"
+check "call B behind NAT: RTP PBX -> caller (echoes of $(media_field b1 sent))" "$(media_field b1 sent)" "$(media_field b1 echoed)"
+injected=$(media_field inj sent)
+inj_through=$(media_delivered 10000 $injector)
 check "injected RTP from $injector to the call's port 10000: delivered of $injected" 0 "$inj_through" "$why"
-check "injected RTP: echoes the injector got" 0 "$(field inj echoed)" "$why"
+check "injected RTP: echoes the injector got" 0 "$(media_field inj echoed)" "$why"
 np1=$(no_pinhole)
 check "engine no_pinhole drops after the injection (= injected)" "$injected" "$np1" "$why"
 # The pinholes the engine holds now: A's port and address, B's port and its signalling address.
@@ -174,47 +146,47 @@ if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-moved"; then
   fail "call A: no re-INVITE answered"
 fi
 moved_at=$(date +%s.%N)
-old_before=$(delivered 10000 $caller_a)
-stream a2 "$caller_a" 20000 10002 $stream_count
-stream_wait a2
-check "after the re-INVITE: RTP to the new port 10002 (delivered of $(field a2 sent))" "$(field a2 sent)" \
-  "$(delivered 10002 $caller_a)"
-check "after the re-INVITE: echoes from the new port" "$(field a2 sent)" "$(field a2 echoed)"
+old_before=$(media_delivered 10000 $caller_a)
+media_stream a2 "$caller_a" 20000 10002 $stream_count
+media_stream_wait a2
+check "after the re-INVITE: RTP to the new port 10002 (delivered of $(media_field a2 sent))" "$(media_field a2 sent)" \
+  "$(media_delivered 10002 $caller_a)"
+check "after the re-INVITE: echoes from the new port" "$(media_field a2 sent)" "$(media_field a2 echoed)"
 sleep "$(python3 -c "import sys; print(max(0.0, $moved_at + $grace + 1 - float(sys.argv[1])))" "$(date +%s.%N)")"
-stream a_old "$caller_a" 20000 10000 $probe_count
-stream_wait a_old
-check "after the re-INVITE + ${grace} s: RTP to the old port 10000 delivered (of $(field a_old sent))" 0 \
-  "$(($(delivered 10000 $caller_a) - old_before))" "$why"
+media_stream a_old "$caller_a" 20000 10000 $probe_count
+media_stream_wait a_old
+check "after the re-INVITE + ${grace} s: RTP to the old port 10000 delivered (of $(media_field a_old sent))" 0 \
+  "$(($(media_delivered 10000 $caller_a) - old_before))" "$why"
 
 # After BYE: the dialogs' pinholes close after the grace period.
 if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-bye" -a -f "$TB_TMP/callB-bye"; then
   fail "the calls did not end with BYE/200"
 fi
 sleep $((grace + 1))
-a_before=$(delivered 10002 $caller_a)
-b_before=$(delivered 10004 $caller_b)
-stream a_bye "$caller_a" 20000 10002 $probe_count
-stream b_bye "$caller_b" 20002 10004 $probe_count
-stream_wait a_bye b_bye
-check "call A, $((grace + 1)) s after BYE: RTP delivered (of $(field a_bye sent))" 0 \
-  "$(($(delivered 10002 $caller_a) - a_before))" "$why"
-check "call B, $((grace + 1)) s after BYE: RTP delivered (of $(field b_bye sent))" 0 \
-  "$(($(delivered 10004 $caller_b) - b_before))" "$why"
+a_before=$(media_delivered 10002 $caller_a)
+b_before=$(media_delivered 10004 $caller_b)
+media_stream a_bye "$caller_a" 20000 10002 $probe_count
+media_stream b_bye "$caller_b" 20002 10004 $probe_count
+media_stream_wait a_bye b_bye
+check "call A, $((grace + 1)) s after BYE: RTP delivered (of $(media_field a_bye sent))" 0 \
+  "$(($(media_delivered 10002 $caller_a) - a_before))" "$why"
+check "call B, $((grace + 1)) s after BYE: RTP delivered (of $(media_field b_bye sent))" 0 \
+  "$(($(media_delivered 10004 $caller_b) - b_before))" "$why"
 
 for c in callA callB; do
   rc=0
-  wait "${UAC_PID[$c]}" || rc=$?
+  wait "${MEDIA_UAC_PID[$c]}" || rc=$?
   check "$c: sipp UAC exit status (every request answered)" 0 "$rc" "$(tail -3 "$TB_TMP/$c.out" | tr '\n' ' ')"
 done
 np_end=$(no_pinhole)
-expected_drops=$((injected + $(field a_old sent) + $(field a_bye sent) + $(field b_bye sent)))
+expected_drops=$((injected + $(media_field a_old sent) + $(media_field a_bye sent) + $(media_field b_bye sent)))
 check "engine no_pinhole drops at the end (injected + old port + after BYE)" "$expected_drops" "$np_end" "$why"
 
 # --- For the record ----------------------------------------------------------------------------
 queue_after=$(queue_seq)
-call_sent=$(($(field a1 sent) + $(field b1 sent) + $(field a2 sent)))
+call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field a2 sent)))
 rtp_accepted=$(($(engine_stat by_service rtp internet accept) - rtp_accept_before))
-all_sent=$((call_sent + injected + $(field a_old sent) + $(field a_bye sent) + $(field b_bye sent)))
+all_sent=$((call_sent + injected + $(media_field a_old sent) + $(media_field a_bye sent) + $(media_field b_bye sent)))
 python3 - "$call_sent" "$rtp_accepted" "$((queue_after - queue_before))" "$all_sent" "$injected" \
   "$((inj_through))" <<'PY'
 import sys
