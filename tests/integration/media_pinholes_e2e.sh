@@ -32,7 +32,6 @@ done
 trap testbed_cleanup EXIT
 testbed_start mediae2e
 inet=${TB_NS[inet]}
-pbx=$MEDIA_PBX_ADDR
 caller_a=203.0.113.10
 caller_b=203.0.113.30
 nat_sdp_ip=192.0.2.250
