@@ -146,8 +146,10 @@ if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-moved"; then
 fi
 moved_at=$(date +%s.%N)
 old_before=$(media_delivered 10000 $caller_a)
+queue_a2_before=$(queue_seq)  # nothing but this stream reaches the PBX now
 media_stream a2 "$caller_a" 20000 10002 $stream_count
 media_stream_wait a2
+queue_a2=$(($(queue_seq) - queue_a2_before))
 check "after the re-INVITE: RTP to the new port 10002 (delivered of $(media_field a2 sent))" "$(media_field a2 sent)" \
   "$(media_delivered 10002 $caller_a)"
 check "after the re-INVITE: echoes from the new port" "$(media_field a2 sent)" "$(media_field a2 echoed)"
@@ -187,9 +189,11 @@ call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field a2 
 rtp_accepted=$(($(engine_stat by_service rtp internet accept) - rtp_accept_before))
 all_sent=$((call_sent + injected + $(media_field a_old sent) + $(media_field a_bye sent) + $(media_field b_bye sent)))
 python3 - "$call_sent" "$rtp_accepted" "$((queue_after - queue_before))" "$all_sent" "$injected" \
-  "$((inj_through))" <<'PY'
+  "$((inj_through))" "$queue_a2" "$(media_field a2 sent)" <<'PY'
 import sys
-call, judged, queued, sent, injected, through = map(int, sys.argv[1:])
+call, judged, queued, sent, injected, through, q2, a2 = map(int, sys.argv[1:])
+print("figures: call A's RTP after the re-INVITE, alone on the wire: %d of %d packets reached the kernel queue "
+      "(%.1f%%)" % (q2, a2, 100.0 * q2 / a2 if a2 else 0))
 print("figures: the calls' RTP to the PBX: %d packets; judged and accepted by the engine: %d (%.1f%%, the rest "
       "offloaded to the kernel)" % (call, judged, 100.0 * judged / call if call else 0))
 print("figures: kernel queue 0 (id counter, /proc/net/netfilter/nfnetlink_queue): %d packets queued during the "
