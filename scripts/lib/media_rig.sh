@@ -26,14 +26,17 @@ media_pbx_start() {
 }
 media_uas_listens() { ip netns exec "$TB_PBX" ss -lun 2>/dev/null | grep -q "$MEDIA_PBX_ADDR:5060"; }
 
-# media_call NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2 PHASE2_MS: one call from
-# ADDR in the background (media_uac.xml): its SDP says c=SDP_IP, RTP on RTP_PORT; the PBX
+# media_call NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2 PHASE2_MS [fax]: one call
+# from ADDR in the background (media_uac.xml): its SDP says c=SDP_IP, RTP on RTP_PORT; the PBX
 # answers with PBX_PORT, a re-INVITE after 5 s moves it to PBX_PORT2, BYE PHASE2_MS later.
+# With "fax" both sides offer T.38 (m=image udptl t38) instead of audio.
 # Touches $TB_TMP/NAME-up, -moved, -bye; pid in MEDIA_UAC_PID[NAME], output in NAME.out.
 media_call() {
+  local media=audio proto="RTP/AVP 8"
+  if [ "${9:-}" = fax ]; then media=image proto="udptl t38"; fi
   ip netns exec "${TB_NS[inet]}" timeout 60 sipp "$MEDIA_PBX_ADDR:5060" -sf "$MEDIA_RIG_DIR/media_uac.xml" -i "$2" \
     -p "$3" -m 1 -nostdin -d "$8" -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
-    -set marker "$TB_TMP/$1" -trace_err -error_file "$TB_TMP/$1.err" >"$TB_TMP/$1.out" 2>&1 </dev/null &
+    -set marker "$TB_TMP/$1" -set media "$media" -set proto "$proto" -trace_err -error_file "$TB_TMP/$1.err" >"$TB_TMP/$1.out" 2>&1 </dev/null &
   # shellcheck disable=SC2034 # read by the caller
   MEDIA_UAC_PID[$1]=$!
   TB_PIDS+=($!)

@@ -9,9 +9,12 @@
 #   caller B   203.0.113.30  the same behind NAT: its SDP says c=192.0.2.250 (a documentation
 #                            address standing for a private one, never sent to), its RTP
 #                            comes from the signalling address; PBX port 10004
-#   injector   203.0.113.66  RTP to the PBX's negotiated port 10000 during A's call
-# Checks (one PASS/FAIL line each, with numbers): the calls' RTP delivered both ways; the
-# injected RTP dropped (0 delivered) and counted as no_pinhole, as many as were injected;
+#   fax        203.0.113.40  a T.38 call (m=image udptl t38): UDPTL to the PBX's port 4000
+#   injector   203.0.113.66  RTP to the PBX's negotiated port 10000 during A's call, UDPTL
+#                            to the fax call's port 4000
+# Checks (one PASS/FAIL line each, with numbers): the calls' RTP (and the fax's UDPTL)
+# delivered both ways; the injected RTP and UDPTL dropped (0 delivered) and counted as
+# no_pinhole, as many as were injected;
 # `pbxgate explain --media` lists the pinholes during the call; after the re-INVITE the old
 # port drops and the new one delivers; RTP after BYE drops once the grace period is over.
 # Prints, for the record, the share of the calls' packets that reached the engine (the kernel
@@ -34,9 +37,10 @@ testbed_start mediae2e
 inet=${TB_NS[inet]}
 caller_a=203.0.113.10
 caller_b=203.0.113.30
+fax=203.0.113.40
 nat_sdp_ip=192.0.2.250
 injector=203.0.113.66
-for a in $caller_b $injector; do ip -n "$inet" addr add "$a/24" dev eth0; done
+for a in $caller_b $fax $injector; do ip -n "$inet" addr add "$a/24" dev eth0; done
 # Seconds a closed call's pinholes stay open ([media] grace; 5 by default, shorter here to
 # keep the test short).
 grace=2
@@ -63,6 +67,9 @@ cat >>"$TB_TMP/site-media.toml" <<'TOML'
 [services.rtp]
 media = "negotiated"
 
+[services.udptl]
+media = "negotiated"
+
 [media]
 grace = 2
 TOML
@@ -80,7 +87,7 @@ fi
 engine_args=(--policy "$policy" --runtime-dir "$TB_TMP/run" --stats-file "$TB_TMP/stats.json")
 
 # --- The PBX: media echo, sipp UAS, the engine in front ---------------------------------------
-media_pbx_start 10000,10002,10004 2 || { fail "the PBX side (rtp_peer echo, sipp UAS) did not start"; finish; exit 1; }
+media_pbx_start 4000,10000,10002,10004 3 || { fail "the PBX side (rtp_peer echo, sipp UAS) did not start"; finish; exit 1; }
 testbed_rules "$policy" || { fail "pbxgate-rules apply"; finish; exit 1; }
 testbed_engine_start "$TB_TMP/engine.log" "${engine_args[@]}"
 
@@ -99,49 +106,60 @@ queue_seq() { ip netns exec "$TB_PBX" awk '$1 == 0 {print $8}' /proc/net/netfilt
 # --- The calls ---------------------------------------------------------------------------------
 queue_before=$(queue_seq)
 testbed_engine_stats "$TB_TMP/stats.json"
-rtp_accept_before=$(engine_stat by_service rtp internet accept)
+rtp_accept_before=$(($(engine_stat by_service rtp internet accept) + $(engine_stat by_service udptl internet accept)))
 # Each call: 5 s after the answer (phase 1), then the re-INVITE and -d ms (phase 2: it must
 # outlast the grace period of the old port's pinhole), then BYE.
 phase2_ms=$(((grace + 5) * 1000))
 media_call callA "$caller_a" 5070 "$caller_a" 20000 10000 10002 "$phase2_ms"
 media_call callB "$caller_b" 5072 "$nat_sdp_ip" 20002 10004 10004 "$phase2_ms"
-if ! tb_wait_for 10 test -f "$TB_TMP/callA-up" -a -f "$TB_TMP/callB-up"; then
+media_call callF "$fax" 5074 "$fax" 20004 4000 4000 "$phase2_ms" fax
+if ! tb_wait_for 10 test -f "$TB_TMP/callA-up" -a -f "$TB_TMP/callB-up" -a -f "$TB_TMP/callF-up"; then
   fail "the calls were not answered within 10 s (sipp: $(tail -3 "$TB_TMP/callA.out" | tr '\n' ' '))"
   finish
   exit 1
 fi
-echo "calls up: A $caller_a (PBX port 10000), B $caller_b behind NAT (SDP c=$nat_sdp_ip, PBX port 10004)"
+echo "calls up: A $caller_a (PBX port 10000), B $caller_b behind NAT (SDP c=$nat_sdp_ip, PBX port 10004)," \
+  "fax $fax (T.38, PBX port 4000)"
 
 # Phase 1: both calls' media, and the injector on A's negotiated port.
 media_stream a1 "$caller_a" 20000 10000 $stream_count
 media_stream b1 "$caller_b" 20002 10004 $stream_count
+media_stream f1 "$fax" 20004 4000 $probe_count
 media_stream inj "$injector" 40000 10000 $probe_count
+media_stream inj_fax "$injector" 40002 4000 $probe_count
 sleep 1  # the streams flow: the pinholes are in use
 explain_out=$("$PBXGATE" explain --media --runtime-dir "$TB_TMP/run" 2>&1) || true
-media_stream_wait a1 b1 inj
+media_stream_wait a1 b1 f1 inj inj_fax
 [ -f "$TB_TMP/callA-moved" ] && echo "note: the re-INVITE came before phase 1's streams ended (a slow host)"
 check "call A: RTP caller -> PBX (delivered of $(media_field a1 sent))" "$(media_field a1 sent)" "$(media_delivered 10000 $caller_a)"
 check "call A: RTP PBX -> caller (echoes received of $(media_field a1 sent))" "$(media_field a1 sent)" "$(media_field a1 echoed)"
 check "call B behind NAT (c=$nat_sdp_ip, packets from $caller_b): RTP caller -> PBX (of $(media_field b1 sent))" \
   "$(media_field b1 sent)" "$(media_delivered 10004 $caller_b)"
 check "call B behind NAT: RTP PBX -> caller (echoes of $(media_field b1 sent))" "$(media_field b1 sent)" "$(media_field b1 echoed)"
-injected=$(media_field inj sent)
-inj_through=$(media_delivered 10000 $injector)
-check "injected RTP from $injector to the call's port 10000: delivered of $injected" 0 "$inj_through" "$why"
-check "injected RTP: echoes the injector got" 0 "$(media_field inj echoed)" "$why"
+check "fax call (T.38): UDPTL caller -> PBX port 4000 (of $(media_field f1 sent))" "$(media_field f1 sent)" \
+  "$(media_delivered 4000 $fax)"
+check "fax call (T.38): UDPTL PBX -> caller (echoes of $(media_field f1 sent))" "$(media_field f1 sent)" "$(media_field f1 echoed)"
+injected=$(($(media_field inj sent) + $(media_field inj_fax sent)))
+inj_through=$(($(media_delivered 10000 $injector) + $(media_delivered 4000 $injector)))
+check "injected RTP from $injector to call A's port 10000: delivered of $(media_field inj sent)" 0 \
+  "$(media_delivered 10000 $injector)" "$why"
+check "injected UDPTL from $injector to the fax call's port 4000: delivered of $(media_field inj_fax sent)" 0 \
+  "$(media_delivered 4000 $injector)" "$why"
+check "injected RTP and UDPTL: echoes the injector got" 0 "$(($(media_field inj echoed) + $(media_field inj_fax echoed)))" "$why"
 np1=$(no_pinhole)
-check "engine no_pinhole drops after the injection (= injected)" "$injected" "$np1" "$why"
+check "engine no_pinhole drops after the injection (= the $injected injected)" "$injected" "$np1" "$why"
 # The pinholes the engine holds now: A's port and address, B's port and its signalling address.
-if [[ "$explain_out" == *10000* && "$explain_out" == *"$caller_a"* && "$explain_out" == *10004* ]]; then
-  check "pbxgate explain --media lists A's pinhole (10000, $caller_a) and B's (10004)" yes yes
+if [[ "$explain_out" == *10000* && "$explain_out" == *"$caller_a"* && "$explain_out" == *10004* &&
+  "$explain_out" == *4000* ]]; then
+  check "pbxgate explain --media lists A's pinhole (10000, $caller_a), B's (10004) and the fax's (4000)" yes yes
 else
-  check "pbxgate explain --media lists A's pinhole (10000, $caller_a) and B's (10004)" yes no \
+  check "pbxgate explain --media lists A's pinhole (10000, $caller_a), B's (10004) and the fax's (4000)" yes no \
     "its output: $(head -5 <<<"$explain_out" | tr '\n' '|')"
 fi
 
 # Phase 2: the re-INVITE moved A's PBX port to 10002. The new port delivers at once; the old
 # one drops once its pinhole's grace period is over.
-if ! tb_wait_for 15 test -f "$TB_TMP/callA-moved" -a -f "$TB_TMP/callB-moved"; then
+if ! tb_wait_for 15 test -f "$TB_TMP/callA-moved" -a -f "$TB_TMP/callB-moved" -a -f "$TB_TMP/callF-moved"; then
   fail "no re-INVITE answered within 15 s"
 fi
 moved_at=$(date +%s.%N)
@@ -160,7 +178,7 @@ check "after the re-INVITE + ${grace} s: RTP to the old port 10000 delivered (of
   "$(($(media_delivered 10000 $caller_a) - old_before))" "$why"
 
 # After BYE: the dialogs' pinholes close after the grace period.
-if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-bye" -a -f "$TB_TMP/callB-bye"; then
+if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-bye" -a -f "$TB_TMP/callB-bye" -a -f "$TB_TMP/callF-bye"; then
   fail "the calls did not end with BYE/200"
 fi
 sleep $((grace + 1))
@@ -174,7 +192,7 @@ check "call A, $((grace + 1)) s after BYE: RTP delivered (of $(media_field a_bye
 check "call B, $((grace + 1)) s after BYE: RTP delivered (of $(media_field b_bye sent))" 0 \
   "$(($(media_delivered 10004 $caller_b) - b_before))" "$why"
 
-for c in callA callB; do
+for c in callA callB callF; do
   rc=0
   wait "${MEDIA_UAC_PID[$c]}" || rc=$?
   check "$c: sipp UAC exit status (every request answered)" 0 "$rc" "$(tail -3 "$TB_TMP/$c.out" | tr '\n' ' ')"
@@ -185,8 +203,8 @@ check "engine no_pinhole drops at the end (injected + old port + after BYE)" "$e
 
 # --- For the record ----------------------------------------------------------------------------
 queue_after=$(queue_seq)
-call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field a2 sent)))
-rtp_accepted=$(($(engine_stat by_service rtp internet accept) - rtp_accept_before))
+call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field f1 sent) + $(media_field a2 sent)))
+rtp_accepted=$(($(engine_stat by_service rtp internet accept) + $(engine_stat by_service udptl internet accept) - rtp_accept_before))
 all_sent=$((call_sent + injected + $(media_field a_old sent) + $(media_field a_bye sent) + $(media_field b_bye sent)))
 python3 - "$call_sent" "$rtp_accepted" "$((queue_after - queue_before))" "$all_sent" "$injected" \
   "$((inj_through))" "$queue_a2" "$(media_field a2 sent)" <<'PY'
@@ -194,11 +212,11 @@ import sys
 call, judged, queued, sent, injected, through, q2, a2 = map(int, sys.argv[1:])
 print("figures: call A's RTP after the re-INVITE, alone on the wire: %d of %d packets reached the kernel queue "
       "(%.1f%%)" % (q2, a2, 100.0 * q2 / a2 if a2 else 0))
-print("figures: the calls' RTP to the PBX: %d packets; judged and accepted by the engine: %d (%.1f%%, the rest "
+print("figures: the calls' RTP and UDPTL to the PBX: %d packets; judged and accepted by the engine: %d (%.1f%%, the rest "
       "offloaded to the kernel)" % (call, judged, 100.0 * judged / call if call else 0))
 print("figures: kernel queue 0 (id counter, /proc/net/netfilter/nfnetlink_queue): %d packets queued during the "
-      "calls, of %d RTP datagrams sent to the PBX plus the SIP both ways" % (queued, sent))
-print("figures: injected RTP packets that got through: %d of %d" % (through, injected))
+      "calls, of %d media datagrams sent to the PBX plus the SIP both ways" % (queued, sent))
+print("figures: injected RTP/UDPTL packets that got through: %d of %d" % (through, injected))
 PY
 [ "$pinholes" = 1 ] || echo "NOTE: $why"
 finish
