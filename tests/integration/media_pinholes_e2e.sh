@@ -16,7 +16,8 @@
 # delivered both ways; the injected RTP and UDPTL dropped (0 delivered) and counted as
 # no_pinhole, as many as were injected;
 # `pbxgate explain --media` lists the pinholes during the call; after the re-INVITE the old
-# port drops and the new one delivers; RTP after BYE drops once the grace period is over.
+# port drops and the new one delivers; RTP right after BYE passes, and drops once the grace
+# period is over.
 # Prints, for the record, the share of the calls' packets that reached the engine (the kernel
 # queue's counter and the engine's) and how many injected packets got through.
 # An engine without media pinholes refuses the media key (unknown keys are errors): the test
@@ -164,7 +165,8 @@ if ! tb_wait_for 15 test -f "$TB_TMP/callA-moved" -a -f "$TB_TMP/callB-moved" -a
 fi
 moved_at=$(date +%s.%N)
 old_before=$(media_delivered 10000 $caller_a)
-queue_a2_before=$(queue_seq)  # nothing but this stream reaches the PBX now
+sleep 0.5  # the re-INVITEs' ACKs reach the PBX first: then nothing but this stream does
+queue_a2_before=$(queue_seq)
 media_stream a2 "$caller_a" 20000 10002 $stream_count
 media_stream_wait a2
 queue_a2=$(($(queue_seq) - queue_a2_before))
@@ -181,7 +183,14 @@ check "after the re-INVITE + ${grace} s: RTP to the old port 10000 delivered (of
 if ! tb_wait_for $((phase2_ms / 1000 + 10)) test -f "$TB_TMP/callA-bye" -a -f "$TB_TMP/callB-bye" -a -f "$TB_TMP/callF-bye"; then
   fail "the calls did not end with BYE/200"
 fi
-sleep $((grace + 1))
+bye_at=$(date +%s.%N)
+# Within the grace period the call's late media still passes.
+b_late_before=$(media_delivered 10004 $caller_b)
+media_stream b_late "$caller_b" 20002 10004 10
+media_stream_wait b_late
+check "call B, within ${grace} s after BYE: late RTP delivered (of $(media_field b_late sent))" \
+  "$(media_field b_late sent)" "$(($(media_delivered 10004 $caller_b) - b_late_before))"
+sleep "$(python3 -c "import sys; print(max(0.0, $bye_at + $grace + 1 - float(sys.argv[1])))" "$(date +%s.%N)")"
 a_before=$(media_delivered 10002 $caller_a)
 b_before=$(media_delivered 10004 $caller_b)
 media_stream a_bye "$caller_a" 20000 10002 $probe_count
@@ -203,7 +212,7 @@ check "engine no_pinhole drops at the end (injected + old port + after BYE)" "$e
 
 # --- For the record ----------------------------------------------------------------------------
 queue_after=$(queue_seq)
-call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field f1 sent) + $(media_field a2 sent)))
+call_sent=$(($(media_field a1 sent) + $(media_field b1 sent) + $(media_field f1 sent) + $(media_field a2 sent) + $(media_field b_late sent)))
 rtp_accepted=$(($(engine_stat by_service rtp internet accept) + $(engine_stat by_service udptl internet accept) - rtp_accept_before))
 all_sent=$((call_sent + injected + $(media_field a_old sent) + $(media_field a_bye sent) + $(media_field b_bye sent)))
 python3 - "$call_sent" "$rtp_accepted" "$((queue_after - queue_before))" "$all_sent" "$injected" \
