@@ -9,7 +9,7 @@
 MEDIA_RIG_DIR=$TB_SRC/tests/integration/sip
 MEDIA_PBX_ADDR=203.0.113.1
 MEDIA_COUNTS=""
-declare -gA MEDIA_UAC_PID MEDIA_STREAM_PID
+declare -gA MEDIA_UAC_PID MEDIA_UAC_SIP MEDIA_STREAM_PID
 
 # media_pbx_start PORTS CALLS: the PBX's media echo on PORTS (comma list) and the sipp UAS
 # on udp/5060 answering CALLS calls; waits (10 s) until both listen.
@@ -26,24 +26,41 @@ media_pbx_start() {
 }
 media_uas_listens() { ip netns exec "$TB_PBX" ss -lun 2>/dev/null | grep -q "$MEDIA_PBX_ADDR:5060"; }
 
-# media_call NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2 PHASE2_MS [fax]: one call
-# from ADDR in the background (media_uac.xml): its SDP says c=SDP_IP, RTP on RTP_PORT; the PBX
-# answers with PBX_PORT, a re-INVITE after 5 s moves it to PBX_PORT2, BYE PHASE2_MS later.
-# With "fax" both sides offer T.38 (m=image udptl t38) instead of audio.
-# Touches $TB_TMP/NAME-up, -moved, -bye; pid in MEDIA_UAC_PID[NAME], output in NAME.out.
+# media_call NAME ADDR SIP_PORT SDP_IP RTP_PORT PBX_PORT PBX_PORT2 [fax]: one call from ADDR
+# in the background (media_uac.xml): its SDP says c=SDP_IP, RTP on RTP_PORT; the PBX answers
+# with PBX_PORT; a re-INVITE moves it to PBX_PORT2 (the same port: no move); then BYE. The
+# call waits for media_call_next after it is up and after the re-INVITE. With "fax" both
+# sides offer T.38 (m=image udptl t38) instead of audio. Its pid is MEDIA_UAC_PID[NAME], its
+# output NAME.out.
 media_call() {
   local media=audio proto="RTP/AVP 8"
-  if [ "${9:-}" = fax ]; then media=image proto="udptl t38"; fi
-  ip netns exec "${TB_NS[inet]}" timeout 60 sipp "$MEDIA_PBX_ADDR:5060" -sf "$MEDIA_RIG_DIR/media_uac.xml" -i "$2" \
-    -p "$3" -m 1 -nostdin -d "$8" -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
-    -set marker "$TB_TMP/$1" -set media "$media" -set proto "$proto" -trace_err -error_file "$TB_TMP/$1.err" >"$TB_TMP/$1.out" 2>&1 </dev/null &
+  if [ "${8:-}" = fax ]; then media=image proto="udptl t38"; fi
+  MEDIA_UAC_SIP[$1]=$2:$3
+  ip netns exec "${TB_NS[inet]}" timeout 150 sipp "$MEDIA_PBX_ADDR:5060" -sf "$MEDIA_RIG_DIR/media_uac.xml" -i "$2" \
+    -p "$3" -m 1 -nostdin -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
+    -set marker "$TB_TMP/$1" -set media "$media" -set proto "$proto" -trace_err -error_file "$TB_TMP/$1.err" ${MEDIA_SIPP_TRACE:-} \
+    >"$TB_TMP/$1.out" 2>&1 </dev/null &
   # shellcheck disable=SC2034 # read by the caller
   MEDIA_UAC_PID[$1]=$!
   TB_PIDS+=($!)
 }
-# media_call_reached NAME STEP [SECONDS]: waits (default 10 s) until call NAME reached STEP
-# (up, moved, bye).
-media_call_reached() { tb_wait_for "${3:-10}" test -f "$TB_TMP/$1-$2"; }
+# media_call_reached NAME STEP [SECONDS]: waits (default 15 s) until call NAME reached STEP
+# (up: answered; moved: the re-INVITE answered; bye: BYE answered).
+media_call_reached() { tb_wait_for "${3:-15}" test -s "$TB_TMP/$1-$2"; }
+# media_call_next NAME STEP: lets call NAME, waiting at STEP (up or moved), go on: an OPTIONS
+# with its Call-ID to its SIP port, sent inside the internet namespace (it never crosses the
+# PBX or the engine).
+media_call_next() {
+  local sip=${MEDIA_UAC_SIP[$1]}
+  ip netns exec "${TB_NS[inet]}" python3 -c 'import socket, sys
+addr, port = sys.argv[1].rsplit(":", 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 0))
+msg = ("OPTIONS sip:caller@%s:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK-rig-%s\r\n"
+       "From: <sip:rig@%s>;tag=rig\r\nTo: <sip:caller@%s>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"
+       "Content-Length: 0\r\n\r\n") % (addr, port, addr, s.getsockname()[1], sys.argv[3], addr, addr, sys.argv[2])
+s.sendto(msg.encode(), (addr, int(port)))' "$sip" "$(head -1 "$TB_TMP/$1-$2")" "$2"
+}
 
 # media_stream NAME SRC SPORT DPORT COUNT: COUNT RTP packets at 50/s from SRC:SPORT (internet
 # namespace) to the PBX's DPORT, in the background; {"sent","echoed"} lands in NAME.json.
