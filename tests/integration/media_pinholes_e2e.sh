@@ -14,10 +14,11 @@
 #                            to the fax call's port 4000
 # Checks (one PASS/FAIL line each, with numbers): the calls' RTP (and the fax's UDPTL)
 # delivered both ways; the injected RTP and UDPTL dropped (0 delivered) and counted as
-# no_pinhole, as many as were injected;
-# `pbxgate explain --media` lists the pinholes during the call; after the re-INVITE the old
-# port drops and the new one delivers; RTP right after BYE passes, and drops once the grace
-# period is over.
+# no_pinhole, as many as were injected; `pbxgate explain --media --json` lists the pinholes
+# during the calls; after the re-INVITE the old port drops and the new one delivers; RTP
+# right after BYE passes, and drops once the grace period ([media] grace = 3) is over. Each
+# call waits for the test between its steps (scripts/lib/media_rig.sh media_call_next), so
+# a loaded host slows the test down but cannot reorder it.
 # Prints, for the record, the share of the calls' packets that reached the engine (the kernel
 # queue's counter and the engine's) and how many injected packets got through.
 # An engine without media pinholes refuses the media key (unknown keys are errors): the test
