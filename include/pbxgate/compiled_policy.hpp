@@ -42,6 +42,14 @@ public:
     enum class sip_kind : std::uint8_t { none, readable, encrypted };
     sip_kind sip_kind_of(service_id s) const noexcept { return sip_kind_[s]; }
     bool sip_enabled() const noexcept { return source_.sip.enabled; }
+    // Media pinholes: the zones from which this service's packets need a pinhole (its
+    // `media = "negotiated"` and [media] zones); 0 for an open service.
+    zone_set media_zones(service_id s) const noexcept { return media_zones_[s]; }
+    bool any_negotiated_media() const noexcept {
+        for (const zone_set z : media_zones_)
+            if (z != 0) return true;
+        return false;
+    }
 
     // "" for no_service_id and ids never assigned. A retired id (its service was removed by
     // a reload) keeps its last name, so counters gathered before the removal stay labelled.
@@ -65,6 +73,7 @@ private:
     std::array<zone_set, 256> allowed_zones_{};                         // service x zone matrix
     std::array<bool, 256> offload_{};                                   // service id -> offload
     std::array<sip_kind, 256> sip_kind_{};                              // service id -> SIP reading
+    std::array<zone_set, 256> media_zones_{};                           // service id -> pinhole zones
     zone_map zones_;
     prefix_set protected_;    // router placement: the destinations judged
     std::vector<std::string> names_{""};  // names_[0] is "no service"; retired ids keep their name

@@ -51,6 +51,11 @@ struct port_origin {
     std::string why;     // "pjsip transport 0.0.0.0-udp (udp, bind 0.0.0.0:5160)"
 };
 
+// `media` of a service: "open" judges its packets by port and zone only; "negotiated" also
+// wants a media pinhole (src/media/pinhole_table.hpp) for packets from the zones listed in
+// [media] zones.
+enum class media_mode : std::uint8_t { open, negotiated };
+
 struct service_def {
     std::string name;              // the [services.NAME] key
     std::string description;       // optional `description` key
@@ -59,6 +64,7 @@ struct service_def {
     zone_set allow = 0;            // zones allowed to reach the service
     bool enabled = true;           // `enabled = false` removes the service from the policy
     bool offload = false;          // flow offload: decided flows skip the queue
+    media_mode media = media_mode::open;  // RTP/UDPTL: accept only negotiated media (pinholes)
     source_location where;         // where the [services.NAME] table (last override) starts
     // More ports on other protocols than `proto`: an imported SIP service may listen on
     // UDP 5060 and TCP 5062. Judged like `ports`.
@@ -105,7 +111,8 @@ struct engine_settings {
     // it lasts; offloaded flows (RTP) skip the queue and keep flowing either way.
     overflow_mode overflow = overflow_mode::drop;
     std::uint32_t queue_maxlen = 16384;           // kernel queue length per queue
-    std::uint32_t copy_range = 512;               // bytes of each packet copied to us
+    // Bytes of each packet copied to us: a whole UDP SIP datagram (its SDP comes last).
+    std::uint32_t copy_range = 2048;
     std::string log_level = "info";
     std::uint32_t drop_log_per_second = 20;       // rate limit of drop log lines
     // Tighter limits for some reasons (lines per second), within drop_log_per_second:
@@ -158,11 +165,20 @@ struct sip_settings {
     std::uint8_t ipv6_prefix = 64;
 };
 
+// The [media] table: where `media = "negotiated"` applies, and the pinhole table's limits.
+struct media_settings {
+    zone_set zones = zone_bit(zone::internet);  // zones whose media needs a pinhole
+    std::uint32_t capacity = 40000;   // pinholes (2 to 4 a call); read at start
+    std::uint32_t grace_s = 5;        // after BYE / CANCEL / a final error
+    std::uint32_t idle_s = 180;       // no media for that long closes a pinhole
+};
+
 struct policy {
     std::vector<service_def> services;   // enabled and disabled, in a stable order
     zone_defs zones;
     engine_settings engine;
     sip_settings sip;
+    media_settings media;
     std::vector<std::string> files;      // every file read (the top file first, then what it extends,
                                          // then the Asterisk files the import read)
     asterisk_settings asterisk;

@@ -16,6 +16,7 @@
 namespace pbxgate {
 
 namespace protect { class sip_guard; }
+namespace media { class pinhole_table; }
 
 struct replay_tally {
     std::uint64_t packets = 0;  // IP packets judged
@@ -48,6 +49,9 @@ struct replay_sip {
     std::vector<replay_ban> bans;            // filled by replay_capture, in order
     std::shared_ptr<protect::sip_guard> guard;  // made on first use from the policy's [sip]
     std::shared_ptr<std::uint32_t> now;         // its clock: the latest capture time seen
+    // Media pinholes on capture time: the SDP in the capture opens them, and RTP/UDPTL of a
+    // `media = "negotiated"` service is judged pinhole / no_pinhole as the engine would.
+    std::shared_ptr<media::pinhole_table> pinholes;  // made on first use from [media] capacity
 };
 
 // Judge every packet of `capture` once, adding to `tally`. With `sip`, the SIP protection

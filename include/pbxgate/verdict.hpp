@@ -40,8 +40,12 @@ enum class reason : std::uint8_t {
     scanner,               // a request naming a known scanner: dropped, the source banned
     request_rate,          // the request that crossed a request-rate tier: dropped, the source banned
     auth_failures,         // the PBX's answer that completed an auth-failure ban (accepted: a response)
+    // Media pinholes (appended)
+    pinhole,               // negotiated media: the packet belongs to a pinhole its call's SDP opened
+    media_signalling_peer, // negotiated media from a peer holding a TLS/WSS signalling connection
+    no_pinhole,            // negotiated media: no pinhole for this PBX port and source: dropped
 };
-inline constexpr unsigned reason_count = 14;
+inline constexpr unsigned reason_count = 17;
 
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(zone z) noexcept;

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "util/json_writer.hpp"
 #include "cli/load_or_report.hpp"
+#include "media/media_stage.hpp"
 
 namespace pbxgate::cli {
 namespace {
@@ -24,6 +25,8 @@ struct explain_options {
     int icmp_type = -1;
     bool from_loopback_interface = false;
     bool json = false;
+    bool media = false;                      // list the running engine's pinholes instead
+    std::string runtime_dir = "/run/pbxgate";
 };
 
 const service_def* find_service(const compiled_policy& cp, service_id id) {
@@ -76,12 +79,20 @@ std::string because(const decision& d, const service_def* svc, const compiled_po
         case reason::scanner: return "a SIP request naming a known scanner";
         case reason::request_rate: return "too many SIP requests from an untrusted source";
         case reason::auth_failures: return "too many failed SIP authentications";
+        case reason::pinhole: return "a media pinhole a call's SDP opened";
+        case reason::media_signalling_peer: return "media from a peer holding a TLS/WSS signalling connection";
+        case reason::no_pinhole: return "no media pinhole for this port and source";
     }
     (void)cp;
     return "";
 }
 
 int run_explain(const explain_options& o) {
+    if (o.media) return run_explain_media(o.runtime_dir, o.json);
+    if (o.policy_path.empty() || o.proto.empty() || o.src.empty()) {
+        std::fprintf(stderr, "pbxgate explain: --policy, --proto and --src are required (or --media)\n");
+        return exit_usage;
+    }
     const auto cp = load_or_report(o.policy_path);
     if (!cp) return exit_failure;
 
@@ -132,7 +143,13 @@ int run_explain(const explain_options& o) {
 
     const decision d = cp->classify(pkt, meta);
     const service_def* svc = find_service(*cp, d.service);
-    const std::string why = because(d, svc, *cp, o);
+    std::string why = because(d, svc, *cp, o);
+    // The policy alone cannot say whether a call negotiated this media: say what decides.
+    const bool negotiated = media::applies(*cp, d);
+    if (negotiated)
+        why += "; media = \"negotiated\" from " + std::string(to_string(d.from)) +
+               ": the engine accepts it only for a pinhole a call's SDP opened, else drops it (no_pinhole); "
+               "`pbxgate explain --media` lists the pinholes of the running engine";
     const std::string source = imported_source(svc, o);
 
     if (o.json) {
@@ -142,6 +159,7 @@ int run_explain(const explain_options& o) {
         if (svc) j.value(svc->name);
         else j.null();
         j.key("reason").value(to_string(d.why)).key("explanation").value(why);
+        j.key("media").value(negotiated ? "negotiated" : "open");
         if (!source.empty()) j.key("source").value(source);
         j.end_object();
         std::printf("%s\n", j.str().c_str());
@@ -160,11 +178,13 @@ int run_explain(const explain_options& o) {
 void register_explain_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("explain", "show what the policy does to one packet, and why");
     auto o = std::make_shared<explain_options>();
-    cmd->add_option("--policy", o->policy_path, "policy file (TOML)")->required();
-    cmd->add_option("--proto", o->proto, "udp, tcp or icmp")
-        ->required()
+    cmd->add_option("--policy", o->policy_path, "policy file (TOML); required unless --media");
+    cmd->add_option("--proto", o->proto, "udp, tcp or icmp; required unless --media")
         ->check(CLI::IsMember({"udp", "tcp", "icmp"}));
-    cmd->add_option("--src", o->src, "source address (IPv4 or IPv6)")->required();
+    cmd->add_option("--src", o->src, "source address (IPv4 or IPv6); required unless --media");
+    cmd->add_flag("--media", o->media, "list the media pinholes of the running engine (control socket)");
+    cmd->add_option("--runtime-dir", o->runtime_dir,
+                    "with --media: the engine's --runtime-dir (its control socket is DIR/control.sock)");
     cmd->add_option("--dport", o->dport, "destination port (tcp, udp)")->check(CLI::Range(1, 65535));
     cmd->add_option("--dst", o->dst, "destination address (matters in router placement)");
     cmd->add_option("--sport", o->sport, "source port")->check(CLI::Range(1, 65535));

@@ -2,6 +2,8 @@
 // Each returns through `exit_code` what the process should exit with.
 #pragma once
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -23,5 +25,8 @@ void register_bans_command(CLI::App& app, int& exit_code);
 void register_import_asterisk_command(CLI::App& app, int& exit_code);
 // Sets its exit code by throwing CLI::RuntimeError(code) after printing why.
 void register_rules_command(CLI::App& app);
+
+// explain --media (cli/explain_media.cpp): the running engine's pinholes.
+int run_explain_media(const std::string& runtime_dir, bool json);
 
 }  // namespace pbxgate::cli

@@ -99,6 +99,7 @@ std::unique_ptr<const compiled_policy> compiled_policy::compile(const policy& p,
         ++c->active_count_;
         c->allowed_zones_[id] = s.allow;
         c->offload_[id] = s.offload;
+        if (s.media == media_mode::negotiated) c->media_zones_[id] = p.media.zones;
         if (p.sip.enabled) {
             const auto named = [&](const std::vector<std::string>& list) {
                 return std::find(list.begin(), list.end(), s.name) != list.end();

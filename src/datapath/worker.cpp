@@ -38,6 +38,7 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
     const engine_mode mode = settings_.mode.value_or(policy.engine().mode);
     const bool monitor = mode == engine_mode::monitor;
     std::uint64_t now_s = 0;
+    protect::seconds_t engine_now = 0;  // read once per burst, when a SIP or media stage needs it
     for (const received_packet& rp : burst) {
         packet_view view;
         parse_ip_packet(rp.data, rp.captured_len, rp.wire_len, view);
@@ -51,7 +52,10 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             in.view = &view;
             in.outbound = outbound;
             in.monitor = monitor;
-            in.now = protect::sip_guard::monotonic_now();
+            if (engine_now == 0) engine_now = protect::sip_guard::monotonic_now();
+            in.now = engine_now;
+            in.pinholes = settings_.pinholes;
+            in.media = &media_;
             const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_);
             if (o.banned_now) {
                 drop_record rec = record_of(view, d, monitor, pub.generation);
@@ -59,6 +63,13 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
                 rec.ban = o.event;
                 if (!drops_.push(rec)) bump(counters_.drop_log_overflow);
             }
+        }
+        // Negotiated media: a pinhole or a TLS/WSS signalling peer, else no_pinhole. Two
+        // compares for every other packet; offloaded RTP never reaches the engine at all.
+        std::uint32_t pinhole = media::no_slot;
+        if (settings_.pinholes != nullptr && !outbound && media::applies(policy, d)) {
+            if (engine_now == 0) engine_now = protect::sip_guard::monotonic_now();
+            pinhole = media::judge(policy, *settings_.pinholes, view, engine_now, d);
         }
         const verdict given = monitor ? verdict::accept : d.action;
         // The PBX's own answers are only observed (pbxgate_sip_responses_total counts them):
@@ -77,6 +88,8 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             const bool acc = off == offload_action::accept;
             backend_.set_repeat(rp.packet_id, marks.apply(rp.meta.mark, acc ? marks.accept_value : marks.drop_value));
             bump(acc ? counters_.offloaded_accepts : counters_.offloaded_drops);
+            // From now on the kernel carries this flow: the pinhole's idle clock stops here.
+            if (acc && pinhole != media::no_slot) settings_.pinholes->mark_offloaded(pinhole);
         } else {
             backend_.set_verdict(rp.packet_id, given);
         }

@@ -23,6 +23,8 @@ struct worker_settings {
     // Receive errors in a row back off from min_backoff, doubling up to `poll`.
     std::chrono::milliseconds min_backoff{1};
     protect::sip_guard* guard = nullptr;  // SIP protection state shared by all workers (none: off)
+    // Media pinholes shared by all workers (none: `media = "negotiated"` is not enforced).
+    media::pinhole_table* pinholes = nullptr;
 };
 
 class worker {
@@ -46,6 +48,7 @@ public:
     const worker_counters& counters() const noexcept { return counters_; }
     drop_ring& drops() noexcept { return drops_; }
     const protect::sip_counters& sip_counters() const noexcept { return sip_; }
+    const media::media_counters& media_counters() const noexcept { return media_; }
 
 private:
     // Offers a queue_overrun record when the backend counted new ENOBUFS, at most once a second.
@@ -62,6 +65,7 @@ private:
     std::uint64_t overruns_reported_ = 0;
     std::uint64_t overrun_reported_s_ = 0;
     protect::sip_counters sip_;
+    media::media_counters media_;
 };
 
 }  // namespace pbxgate

@@ -23,6 +23,7 @@
 #include "engine/kernel_prefilter.hpp"
 #include "kernelset/ipset_backend.hpp"
 #include "engine/log_setup.hpp"
+#include "engine/media_keeper.hpp"
 #include "engine/reason_log_budget.hpp"
 #include "engine/privileges.hpp"
 #include "metrics/stats_report.hpp"
@@ -129,9 +130,13 @@ public:
         const sip_settings& sip = pub->policy->source().sip;
         guard_ = std::make_unique<protect::sip_guard>(sip.capacity, sip.ipv4_prefix, sip.ipv6_prefix);
         load_sip_state();
+        // Media pinholes: like the SIP table, sized once here and kept across reloads.
+        media_ = std::make_unique<media_keeper>(pub->policy->source().media.capacity);
+        media_->register_commands(commands_, [this] { return slot_.current()->policy.get(); });
         worker_settings ws;
         ws.mode = options_.mode;
         ws.guard = guard_.get();
+        ws.pinholes = &media_->table();
         for (auto& b : backends_) workers_.push_back(std::make_unique<worker>(*b, slot_, ws));
         // A drained packet gets what the admin chose for "engine unavailable".
         const verdict drain_verdict = fail == fail_mode::open ? verdict::accept : verdict::drop;
@@ -308,7 +313,13 @@ public:
                 // policy), and a removed service's id keeps its name: the current policy names
                 // a record of any generation.
                 const std::string_view name = pub->policy->service_name(rec.service);
-                spdlog::warn("{}", format_drop(rec, name));
+                std::string line = format_drop(rec, name);
+                if (media_) {
+                    // "(no_pinhole: from X, expected Y for the call Call-ID Z)": a NAT problem at a glance.
+                    if (const std::string note = media_->drop_note(rec, *pub->policy); !note.empty())
+                        line.insert(line.size() - 1, ": " + note);
+                }
+                spdlog::warn("{}", line);
             }
         }
         if (now - last_suppressed_report_ >= std::chrono::seconds(10)) {
@@ -339,6 +350,7 @@ public:
 
     // Main loop timer: ban sync and the pre-filter's counters (off the packet path).
     void tick() {
+        if (media_) media_->tick(*slot_.current()->policy);
         prefilter_.tick(std::chrono::steady_clock::now(), unix_seconds());
         observer_.set_prefilter_dropped(prefilter_.dropped_packets(), prefilter_.dropped_bytes());
     }
@@ -392,6 +404,7 @@ private:
     std::unique_ptr<control::control_server> control_;
     kernel_prefilter prefilter_{std::make_unique<kernelset::ipset_backend>()};
     std::unique_ptr<protect::sip_guard> guard_;  // before observer_: outlives the workers' readers
+    std::unique_ptr<media_keeper> media_;        // the same
     engine_observer observer_;  // last: it reads the workers' counters, so it goes first
 };
 

@@ -118,7 +118,8 @@ std::string format_prometheus(const metrics_snapshot& m) {
     x.sample("pbxgate_would_drop_total", {}, c.would_drop);
 
     x.family("pbxgate_decisions_total", "counter",
-             "Packets by the reason of their verdict; every reason but allowed and not_protected is a drop "
+             "Packets by the reason of their verdict; every reason but allowed, not_protected, pinhole and "
+             "media_signalling_peer is a drop "
              "unless the policy's defaults say accept.");
     for (unsigned r = 0; r < reason_count; ++r)
         x.sample("pbxgate_decisions_total", {"reason", to_string(static_cast<reason>(r))}, c.by_reason[r]);

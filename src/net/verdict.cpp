@@ -10,7 +10,7 @@ constexpr std::array<std::string_view, zone_count> zone_names{"internet", "lan",
 constexpr std::array<std::string_view, reason_count> reason_names{
     "allowed", "icmp_allowed", "fragment_follows", "not_protected", "blocked",
     "zone_not_allowed", "no_service", "icmp_denied", "unsupported_protocol", "malformed",
-    "banned", "scanner", "request_rate", "auth_failures"};
+    "banned", "scanner", "request_rate", "auth_failures", "pinhole", "media_signalling_peer", "no_pinhole"};
 }  // namespace
 
 std::string_view to_string(verdict v) noexcept { return v == verdict::accept ? "accept" : "drop"; }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -92,7 +93,65 @@ void build_ct_mark_clear(std::vector<std::uint8_t>& buf, const ct_entry& e, std:
     buf.resize(nlh->nlmsg_len);
 }
 
+std::optional<ct_tuple> parse_ct_tuple(const std::vector<std::uint8_t>& tuple_orig) {
+    // A copy into an aligned buffer: libmnl reads attributes in place. A tuple is ~100 bytes.
+    alignas(nlattr) std::array<std::uint8_t, 1024> aligned{};
+    if (tuple_orig.size() < sizeof(nlattr) || tuple_orig.size() > aligned.size()) return std::nullopt;
+    std::copy(tuple_orig.begin(), tuple_orig.end(), aligned.begin());
+    const auto* top = reinterpret_cast<const nlattr*>(aligned.data());
+    if (top->nla_len < sizeof(nlattr) || top->nla_len > tuple_orig.size()) return std::nullopt;
+    struct nested {
+        const nlattr* tb[CTA_TUPLE_MAX + 1] = {};
+    } tuple;
+    const auto collect = [](const nlattr* attr, void* data) -> int {
+        const int type = mnl_attr_get_type(attr);
+        if (type <= CTA_TUPLE_MAX) static_cast<nested*>(data)->tb[type] = attr;
+        return MNL_CB_OK;
+    };
+    if (mnl_attr_parse_nested(top, collect, &tuple) < 0) return std::nullopt;
+    if (!tuple.tb[CTA_TUPLE_IP] || !tuple.tb[CTA_TUPLE_PROTO]) return std::nullopt;
+    struct ip_attrs {
+        const nlattr* tb[CTA_IP_MAX + 1] = {};
+    } ip;
+    const auto collect_ip = [](const nlattr* attr, void* data) -> int {
+        const int type = mnl_attr_get_type(attr);
+        if (type <= CTA_IP_MAX) static_cast<ip_attrs*>(data)->tb[type] = attr;
+        return MNL_CB_OK;
+    };
+    if (mnl_attr_parse_nested(tuple.tb[CTA_TUPLE_IP], collect_ip, &ip) < 0) return std::nullopt;
+    struct proto_attrs {
+        const nlattr* tb[CTA_PROTO_MAX + 1] = {};
+    } proto;
+    const auto collect_proto = [](const nlattr* attr, void* data) -> int {
+        const int type = mnl_attr_get_type(attr);
+        if (type <= CTA_PROTO_MAX) static_cast<proto_attrs*>(data)->tb[type] = attr;
+        return MNL_CB_OK;
+    };
+    if (mnl_attr_parse_nested(tuple.tb[CTA_TUPLE_PROTO], collect_proto, &proto) < 0) return std::nullopt;
+    ct_tuple t;
+    const auto address = [](const nlattr* a, std::size_t len, ip_address& out) {
+        if (a == nullptr || mnl_attr_get_payload_len(a) < len) return false;
+        out.family = len == 4 ? ip_family::v4 : ip_family::v6;
+        std::memcpy(out.bytes.data(), mnl_attr_get_payload(a), len);
+        return true;
+    };
+    const bool v4 = address(ip.tb[CTA_IP_V4_SRC], 4, t.src) && address(ip.tb[CTA_IP_V4_DST], 4, t.dst);
+    if (!v4 && !(address(ip.tb[CTA_IP_V6_SRC], 16, t.src) && address(ip.tb[CTA_IP_V6_DST], 16, t.dst)))
+        return std::nullopt;
+    if (!proto.tb[CTA_PROTO_NUM] || mnl_attr_get_payload_len(proto.tb[CTA_PROTO_NUM]) < 1) return std::nullopt;
+    t.protocol = mnl_attr_get_u8(proto.tb[CTA_PROTO_NUM]);
+    if (proto.tb[CTA_PROTO_SRC_PORT] && mnl_attr_get_payload_len(proto.tb[CTA_PROTO_SRC_PORT]) >= 2)
+        t.sport = ntohs(mnl_attr_get_u16(proto.tb[CTA_PROTO_SRC_PORT]));
+    if (proto.tb[CTA_PROTO_DST_PORT] && mnl_attr_get_payload_len(proto.tb[CTA_PROTO_DST_PORT]) >= 2)
+        t.dport = ntohs(mnl_attr_get_u16(proto.tb[CTA_PROTO_DST_PORT]));
+    return t;
+}
+
 revoke_result revoke_offloads(const offload_marks& marks) {
+    return revoke_offloads_matching(marks, [](const ct_entry&) { return true; });
+}
+
+revoke_result revoke_offloads_matching(const offload_marks& marks, const std::function<bool(const ct_entry&)>& pick) {
     revoke_result r;
     std::unique_ptr<mnl_socket, socket_closer> sock(mnl_socket_open(NETLINK_NETFILTER));
     if (!sock || mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -114,12 +173,13 @@ revoke_result revoke_offloads(const offload_marks& marks) {
         const offload_marks* marks;
         std::vector<ct_entry>* marked;
         std::uint64_t* seen;
-    } ctx{&marks, &marked, &r.seen};
+        const std::function<bool(const ct_entry&)>* pick;
+    } ctx{&marks, &marked, &r.seen, &pick};
     const mnl_cb_t on_entry = [](const nlmsghdr* nlh, void* data) -> int {
         auto* c = static_cast<dump_ctx*>(data);
         ++*c->seen;
         auto e = parse_ct_entry({reinterpret_cast<const std::uint8_t*>(nlh), nlh->nlmsg_len});
-        if (e && c->marks->is_ours(e->mark)) c->marked->push_back(std::move(*e));
+        if (e && (*c->pick)(*e) && c->marks->is_ours(e->mark)) c->marked->push_back(std::move(*e));
         return MNL_CB_OK;
     };
     for (;;) {

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "offload/offload_marks.hpp"
+#include "pbxgate/address.hpp"
 
 namespace pbxgate {
 
@@ -21,6 +23,17 @@ struct ct_entry {
     std::optional<std::uint16_t> zone;       // CTA_ZONE, host order, when present
     std::uint32_t mark = 0;                  // CTA_MARK, host order (0 when absent)
 };
+
+// The original direction's addresses and ports of a connection (CTA_TUPLE_ORIG).
+struct ct_tuple {
+    ip_address src;
+    ip_address dst;
+    std::uint16_t sport = 0;  // host order
+    std::uint16_t dport = 0;
+    std::uint8_t protocol = 0;
+};
+// Reads ct_entry::tuple_orig (bounds-checked); nullopt when it lacks addresses or protocol.
+std::optional<ct_tuple> parse_ct_tuple(const std::vector<std::uint8_t>& tuple_orig);
 
 // Parses one IPCTNL_MSG_CT_NEW message of a dump (bounds-checked); nullopt when it is not
 // one or lacks the original tuple.
@@ -43,6 +56,11 @@ struct revoke_result {
 // Dumps the conntrack table and clears our bits on every connection carrying one of our
 // values. Needs CAP_NET_ADMIN.
 revoke_result revoke_offloads(const offload_marks& marks);
+
+// The same for the connections `pick` chooses among those carrying one of our values
+// (media pinholes that closed). `pick` sees every dumped connection, ours or not, so it
+// may also note which flows the kernel still carries.
+revoke_result revoke_offloads_matching(const offload_marks& marks, const std::function<bool(const ct_entry&)>& pick);
 
 }  // namespace pbxgate
 

@@ -19,7 +19,9 @@ offload_action offload_decider::decide(const compiled_policy& policy, const pack
     // pre-filter sets instead (kernelset/prefilter_sets.hpp).
     (void)monitor;
     if (d.action == verdict::drop) return offload_action::none;
-    if (d.why != reason::allowed || !policy.offloads(d.service)) return offload_action::none;
+    if (d.why != reason::allowed && d.why != reason::pinhole && d.why != reason::media_signalling_peer)
+        return offload_action::none;
+    if (!policy.offloads(d.service)) return offload_action::none;
     if (eng.offload_after <= 1) return offload_action::accept;
     const std::uint64_t key = flow_hash(view.src, view.dst, view.sport, view.dport, view.protocol);
     slot& s = seen_[key & (table_size - 1)];

@@ -46,7 +46,7 @@ void apply_zones(const toml::table& zones, const std::string& file, policy_draft
 void apply_service(const std::string& name, const toml::table& table, const std::string& file, unsigned file_rank,
                    policy_draft& draft, diagnostics& diag) {
     const std::string table_name = "[services." + name + "]";
-    check_known_keys(table, {"proto", "ports", "allow", "enabled", "description", "offload"}, table_name, file, diag);
+    check_known_keys(table, {"proto", "ports", "allow", "enabled", "description", "offload", "media"}, table_name, file, diag);
 
     auto existing = std::find_if(draft.services.begin(), draft.services.end(),
                                  [&](const service_draft& s) { return s.def.name == name; });
@@ -80,6 +80,9 @@ void apply_service(const std::string& name, const toml::table& table, const std:
         if (const auto enabled = read_bool(*node, ctx("enabled"))) s.def.enabled = *enabled;
     if (const auto* node = table.get("offload"))
         if (const auto offload = read_bool(*node, ctx("offload"))) s.def.offload = *offload;
+    if (const auto* node = table.get("media"))
+        if (const auto v = read_choice(*node, {"negotiated", "open"}, ctx("media")))
+            s.def.media = *v == "negotiated" ? media_mode::negotiated : media_mode::open;
     if (const auto* node = table.get("description"))
         if (auto description = read_string(*node, ctx("description"))) s.def.description = std::move(*description);
 }
@@ -360,6 +363,25 @@ void apply_asterisk(const toml::table& table, const std::string& file, policy_dr
     }
 }
 
+// [media]: the zones `media = "negotiated"` applies to and the pinhole table's limits.
+void apply_media(const toml::table& table, const std::string& file, policy_draft& draft, diagnostics& diag) {
+    check_known_keys(table, {"zones", "capacity", "grace", "idle"}, "[media]", file, diag);
+    media_settings& m = draft.media;
+    for (auto&& [key, node] : table) {
+        const std::string_view name = key.str();
+        const value_context ctx{file, diag, "media." + std::string(name)};
+        if (name == "zones") {
+            if (const auto v = read_zone_list(node, ctx)) m.zones = *v;
+        } else if (name == "capacity") {
+            if (const auto v = read_uint(node, 1024, 4194304, ctx)) m.capacity = *v;
+        } else if (name == "grace") {
+            if (const auto v = read_uint(node, 0, 3600, ctx)) m.grace_s = *v;
+        } else if (name == "idle") {
+            if (const auto v = read_uint(node, 10, 86400, ctx)) m.idle_s = *v;
+        }
+    }
+}
+
 }  // namespace
 
 bool valid_service_name(std::string_view name) noexcept {
@@ -370,7 +392,7 @@ bool valid_service_name(std::string_view name) noexcept {
 
 void apply_policy_file(const toml::table& root, const std::string& file, unsigned file_rank, policy_draft& draft,
                        diagnostics& diag) {
-    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk"}, "the top level", file, diag);
+    check_known_keys(root, {"extends", "zones", "services", "engine", "sip", "asterisk", "media"}, "the top level", file, diag);
     if (const auto* node = root.get("zones"))
         if (const auto* zones = as_table_or_report(*node, "[zones]", file, diag)) apply_zones(*zones, file, draft, diag);
     if (const auto* node = root.get("services"))
@@ -384,6 +406,8 @@ void apply_policy_file(const toml::table& root, const std::string& file, unsigne
     if (const auto* node = root.get("asterisk"))
         if (const auto* table = as_table_or_report(*node, "[asterisk]", file, diag))
             apply_asterisk(*table, file, draft, diag);
+    if (const auto* node = root.get("media"))
+        if (const auto* table = as_table_or_report(*node, "[media]", file, diag)) apply_media(*table, file, draft, diag);
 }
 
 }  // namespace pbxgate::policy_detail

@@ -95,6 +95,13 @@ void check_merged(const policy_draft& draft, diagnostics& diag) {
                          [&](const auto& s) { return s.def.name == name; }))
             diag.error(ref.second, "[sip] names service '" + name + "', which no policy file defines");
     }
+    // Pinholes come from the SDP the engine reads in SIP: without it every negotiated packet
+    // would be dropped.
+    if (!draft.sip.enabled)
+        for (const auto& s : draft.services)
+            if (s.def.enabled && s.def.media == media_mode::negotiated && draft.media.zones != 0)
+                diag.error(s.def.where, "[services." + s.def.name + "] media = \"negotiated\" needs [sip] enabled = true: "
+                                        "pinholes are opened from the SDP the engine reads in SIP; set media = \"open\"");
     if (draft.engine.place == placement::router && draft.engine.protected_addresses.empty() && !draft.protected_broken)
         diag.error(draft.placement_at, "placement = \"router\" needs engine.protected: the PBX addresses the router "
                                        "guards (e.g. protected = [\"192.0.2.10\"])");

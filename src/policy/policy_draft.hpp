@@ -36,6 +36,7 @@ struct policy_draft {
     zone_defs zones;
     engine_settings engine;
     sip_settings sip;
+    media_settings media;
     // Where each [sip] service list named a service, to report a name no service has.
     std::vector<std::pair<std::string, source_location>> sip_service_refs;
     source_location placement_at;  // the `placement` key that set engine.place

@@ -37,7 +37,10 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
         if (!policy.sip_enabled() || policy.sip_kind_of(svc) != compiled_policy::sip_kind::readable) return out;
         if (tcp && !sip::starts_message(v.payload, v.payload_len)) return out;
         sip::message_view m;
-        if (sip::parse_message(v.payload, v.payload_len, m) != sip::parse_status::ok || m.is_request) return out;
+        if (sip::parse_message(v.payload, v.payload_len, m) != sip::parse_status::ok) return out;
+        // The PBX's own SDP (its answers, and its requests on connections a peer opened).
+        if (in.pinholes != nullptr) media::learn(policy, *in.pinholes, m, v.dst, true, in.now, *in.media);
+        if (m.is_request) return out;
         bump(counters.responses[m.status / 100]);
         out = guard.on_response(policy.source().sip, v.dst, d.from, m, in.now, in.monitor);
         if (out.banned_now) {
@@ -53,7 +56,16 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
     const sip_settings& s = policy.source().sip;
     const auto kind = policy.sip_kind_of(d.service);
     if (kind == compiled_policy::sip_kind::none) return out;
-    if ((s.protect_zones & zone_bit(d.from)) == 0) return out;
+    if ((s.protect_zones & zone_bit(d.from)) == 0) {
+        // Not guarded, but its SDP still opens pinholes (a site may negotiate LAN media too).
+        if (in.pinholes != nullptr && kind == compiled_policy::sip_kind::readable &&
+            (!tcp || sip::starts_message(v.payload, v.payload_len))) {
+            sip::message_view m;
+            if (sip::parse_message(v.payload, v.payload_len, m) == sip::parse_status::ok)
+                media::learn(policy, *in.pinholes, m, v.src, false, in.now, *in.media);
+        }
+        return out;
+    }
 
     const auto judged = [&](const guard_outcome& o) {
         if (o.banned_now) bump(counters.bans[static_cast<unsigned>(o.event.why)]);
@@ -75,7 +87,12 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
             bump(counters.connection_attempts);
             return judged(guard.on_connection_attempt(s, v.src, d.from, in.now, in.monitor));
         }
-        return ban_check();
+        const guard_outcome o = ban_check();
+        // Its SDP is encrypted: a peer whose connection got past the handshake (a segment
+        // with ACK set) may send media (reason media_signalling_peer).
+        if (in.pinholes != nullptr && d.action == verdict::accept && tcp && (v.tcp_flags & tcp_ack) != 0)
+            in.pinholes->on_signalling_peer(v.src, in.now);
+        return o;
     }
     if (tcp && !sip::starts_message(v.payload, v.payload_len)) {
         // A handshake, an ACK, a body or a keepalive segment: no new message starts here.
@@ -93,12 +110,18 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
     }
     if (!m.is_request) {
         bump(counters.responses[m.status / 100]);  // a peer answering the PBX (a trunk)
-        return ban_check();
+        const guard_outcome r = ban_check();
+        if (in.pinholes != nullptr && d.action == verdict::accept)
+            media::learn(policy, *in.pinholes, m, v.src, false, in.now, *in.media);
+        return r;
     }
     bump(counters.requests[static_cast<unsigned>(m.request_method)][static_cast<unsigned>(d.from)]);
     const guard_outcome o = guard.on_request(s, v.src, d.from, m, in.now, in.monitor);
     if (o.retransmission) bump(counters.retransmissions);
-    return judged(o);
+    const guard_outcome r = judged(o);
+    if (in.pinholes != nullptr && d.action == verdict::accept)
+        media::learn(policy, *in.pinholes, m, v.src, false, in.now, *in.media);
+    return r;
 }
 
 }  // namespace pbxgate::protect

@@ -9,6 +9,7 @@
 
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/packet.hpp"
+#include "media/media_stage.hpp"
 #include "protect/sip_guard.hpp"
 
 namespace pbxgate::protect {
@@ -30,6 +31,9 @@ struct sip_stage_input {
     bool outbound = false;   // leaving the PBX (host OUTPUT, router FORWARD from a protected address)
     bool monitor = false;
     seconds_t now = 0;
+    // Media pinholes: SDP and dialog ends are handed to them (none: media not tracked).
+    media::pinhole_table* pinholes = nullptr;
+    media::media_counters* media = nullptr;
 };
 
 // `d` is the port policy's decision (inbound) and is replaced when the SIP stage decides.

@@ -33,6 +33,7 @@ std::string describe_policy_change(const policy& before, const policy& after) {
         if (describe_ports(was) != describe_ports(*s)) add(name + " moved " + describe_ports(was) + " -> " + describe_ports(*s) + origin_of(*s));
         if (was.allow != s->allow) add(name + " allow " + describe_zones(was.allow) + " -> " + describe_zones(s->allow));
         if (was.offload != s->offload) add(name + " offload " + (s->offload ? "on" : "off"));
+        if (was.media != s->media) add(name + " media " + (s->media == media_mode::negotiated ? "negotiated" : "open"));
         if (was.description != s->description) add(name + " description changed");
     }
     for (const auto& [name, s] : old_services)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "media/media_stage.hpp"
 #include "protect/sip_stage.hpp"
 #include "util/thread_clock.hpp"
 
@@ -26,7 +27,10 @@ void replay_capture(const compiled_policy& policy, const capture_contents& captu
         sip->guard = std::make_shared<protect::sip_guard>(s.capacity, s.ipv4_prefix, s.ipv6_prefix,
                                                           [clock = sip->now] { return *clock; });
     }
+    if (sip != nullptr && !sip->pinholes)
+        sip->pinholes = std::make_shared<media::pinhole_table>(policy.source().media.capacity);
     protect::sip_counters counters;
+    media::media_counters media_counters;
     for (const captured_packet& p : capture.packets) {
         packet_view view;
         parse_ip_packet(p.ip.data(), p.ip.size(), p.wire_len, view);
@@ -40,10 +44,13 @@ void replay_capture(const compiled_policy& policy, const capture_contents& captu
             in.now = *sip->now;
             for (const ip_prefix& pbx : sip->pbx)
                 if (pbx.contains(view.src.unmapped())) in.outbound = true;
+            in.pinholes = sip->pinholes.get();
+            in.media = &media_counters;
             const protect::guard_outcome o = protect::sip_stage(policy, *sip->guard, in, d, counters);
             if (o.banned_now)
                 sip->bans.push_back({o.event.source, std::string(protect::to_string(o.event.why)), p.index,
                                      o.event.duration_s});
+            if (!in.outbound && media::applies(policy, d)) media::judge(policy, *sip->pinholes, view, in.now, d);
         }
         tally.add(d);
         if (observe) observe(p, view, d);

@@ -74,7 +74,20 @@ std::string port_text(const port_range& r) {
 std::string sip_response_rules(const rule_plan& plan, const std::string& add, const std::string& match) {
     std::string out;
     for (const auto& [proto, r] : plan.sip_response_ports)
-        out += add + match + "-p " + proto + " --sport " + port_text(r) + " -m conntrack --ctdir REPLY " +
+        out += add + match + "-p " + proto + " --sport " + port_text(r) +
+               (plan.sip_media ? " " : " -m conntrack --ctdir REPLY ") + nfqueue_target(plan, true) + "\n";
+    return out;
+}
+
+// Negotiated media: the peers' SIP answering connections the PBX opened (a trunk's 200 OK
+// to the PBX's INVITE) carries SDP too; queued (bypass) before replies are accepted.
+// `match` selects the PBX (empty on a host, "-d PREFIX " on a router).
+std::string sip_reply_rules(const rule_plan& plan, const std::string& add, const std::string& match) {
+    if (!plan.sip_media) return {};
+    std::string out = "# Answers to SIP the PBX sent first (a trunk's 200 OK and its SDP): judged like any SIP,\n"
+                      "# for the media pinholes (bypass whatever the fail mode).\n";
+    for (const auto& [proto, r] : plan.sip_response_ports)
+        out += add + match + "-p " + proto + " --dport " + port_text(r) + " -m conntrack --ctdir REPLY " +
                nfqueue_target(plan, true) + "\n";
     return out;
 }
@@ -85,6 +98,7 @@ std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& 
     std::string out = prefilter_rules(plan, fam, add);
     out += offload_rules(plan, add);
     if (plan.place == placement::host) {
+        out += sip_reply_rules(plan, add, "");
         out += "# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations)\n"
                "# are accepted before the queue: the engine cannot see conntrack state.\n";
         out += add + "-m conntrack --ctdir REPLY -j ACCEPT\n";
@@ -104,6 +118,7 @@ std::string chain_body(const rule_plan& plan, ip_family fam, const std::string& 
                "# accepted; bypass whatever the fail mode).\n";
         for (const auto& p : guarded) out += sip_response_rules(plan, add, "-s " + to_string(p) + " ");
     }
+    for (const auto& p : guarded) out += sip_reply_rules(plan, add, "-d " + to_string(p) + " ");
     out += "# Replies to connections the protected hosts opened are accepted before the queue:\n"
            "# the engine cannot see conntrack state.\n";
     for (const auto& p : guarded) out += add + "-d " + to_string(p) + " -m conntrack --ctdir REPLY -j ACCEPT\n";

@@ -47,7 +47,22 @@ std::string sip_response_rules(const rule_plan& plan, const std::string& match) 
     for (const auto& [proto, r] : plan.sip_response_ports) {
         const std::string ports = r.first == r.last ? std::to_string(r.first)
                                                     : std::to_string(r.first) + "-" + std::to_string(r.last);
-        out += "\t\t" + match + "ct direction reply " + proto + " sport " + ports + " " + queue_statement(plan, true) +
+        out += "\t\t" + match + (plan.sip_media ? "" : "ct direction reply ") + proto + " sport " + ports + " " +
+               queue_statement(plan, true) + "\n";
+    }
+    return out;
+}
+
+// Negotiated media: the peers' answers on connections the PBX opened (a trunk's 200 OK and
+// its SDP), queued (bypass) before replies are accepted. `match`: "ip daddr {..} " on a router.
+std::string sip_reply_rules(const rule_plan& plan, const std::string& match) {
+    if (!plan.sip_media) return {};
+    std::string out = "\t\t# Answers to SIP the PBX sent first (a trunk's 200 OK and its SDP): judged for the\n"
+                      "\t\t# media pinholes (bypass whatever the fail mode).\n";
+    for (const auto& [proto, r] : plan.sip_response_ports) {
+        const std::string ports = r.first == r.last ? std::to_string(r.first)
+                                                    : std::to_string(r.first) + "-" + std::to_string(r.last);
+        out += "\t\t" + match + "ct direction reply " + proto + " dport " + ports + " " + queue_statement(plan, true) +
                "\n";
     }
     return out;
@@ -68,6 +83,7 @@ std::string router_rules(const rule_plan& plan, rules_family family) {
             accept += "\t\t# SIP responses of the protected PBX: queued for SIP protection (observed).\n";
             accept += sip_response_rules(plan, saddr + address_set(guarded) + " ");
         }
+        accept += sip_reply_rules(plan, std::string(sel.match) + address_set(guarded) + " ");
         accept += "\t\t" + std::string(sel.match) + address_set(guarded) + " ct direction reply accept\n";
         queue += "\t\t" + std::string(sel.match) + address_set(guarded) + " " + queue_statement(plan) + "\n";
     }
@@ -169,6 +185,7 @@ rules_output nft_script(const policy& pol, const rules_options& opt) {
     out += blocked_rules(*plan, opt.family);
     out += offload_rules(*plan);
     if (host) {
+        out += sip_reply_rules(*plan, "");
         out += "\t\t# Replies to connections this host opened (DNS answers, HTTPS, SIP registrations):\n"
                "\t\t# before the queue (the engine cannot see conntrack state).\n"
                "\t\tct direction reply accept\n"

@@ -61,6 +61,7 @@ std::optional<rule_plan> make_plan(const policy& pol, const rules_options& opt, 
         }
     }
     if (pol.sip.enabled) {
+        for (const auto& s : pol.services) plan.sip_media = plan.sip_media || (s.enabled && s.media == media_mode::negotiated);
         for (const auto& svc : pol.services) {
             if (!svc.enabled) continue;
             if (std::find(pol.sip.services.begin(), pol.sip.services.end(), svc.name) == pol.sip.services.end()) continue;

@@ -26,6 +26,10 @@ struct rule_plan {
     // SIP protection: the source ports of the PBX's SIP responses ([sip] services), queued
     // leaving the PBX (always with bypass: the engine only observes them). Empty: none.
     std::vector<std::pair<const char*, port_range>> sip_response_ports;  // ("udp"|"tcp", ports)
+    // Negotiated media: the engine must see every SDP, so the PBX's SIP is queued in both
+    // directions (its INVITEs too, not only its answers), and so are the peers' answers on
+    // connections the PBX opened (a trunk's 200 OK), which are otherwise accepted unjudged.
+    bool sip_media = false;
 
     const std::vector<ip_prefix>& protected_of(ip_family f) const noexcept {
         return f == ip_family::v4 ? protected_v4 : protected_v6;

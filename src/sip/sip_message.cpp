@@ -128,7 +128,7 @@ void parse_name_addr(std::string_view v, name_addr& out) noexcept {
 
 // The header kinds we read; everything else is skipped.
 enum class hdr : std::uint8_t { other, via, from, to, call_id, cseq, user_agent, server, contact, expires,
-                                authorization, proxy_authorization, content_length };
+                                authorization, proxy_authorization, content_length, content_type };
 
 hdr classify_header(std::string_view name) noexcept {
     if (name.empty()) return hdr::other;
@@ -148,6 +148,7 @@ hdr classify_header(std::string_view name) noexcept {
             case 'i': return hdr::call_id;
             case 'm': return hdr::contact;
             case 'l': return hdr::content_length;
+            case 'c': return hdr::content_type;
             default: return hdr::other;
         }
     }
@@ -162,6 +163,7 @@ hdr classify_header(std::string_view name) noexcept {
             if (iequals(name, "expires")) return hdr::expires;
             return hdr::other;
         case 10: return iequals(name, "user-agent") ? hdr::user_agent : hdr::other;
+        case 12: return iequals(name, "content-type") ? hdr::content_type : hdr::other;
         case 13: return iequals(name, "authorization") ? hdr::authorization : hdr::other;
         case 14: return iequals(name, "content-length") ? hdr::content_length : hdr::other;
         case 19: return iequals(name, "proxy-authorization") ? hdr::proxy_authorization : hdr::other;
@@ -218,6 +220,9 @@ void apply_header(hdr kind, std::string_view value, message_view& m) noexcept {
         case hdr::proxy_authorization: m.has_proxy_authorization = true; break;
         case hdr::content_length:
             if (m.content_length < 0) m.content_length = parse_number(value);
+            break;
+        case hdr::content_type:
+            if (m.content_type.empty()) m.content_type = value;
             break;
         case hdr::other: break;
     }
@@ -301,6 +306,7 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
     while (p < end) {
         if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
             out.headers_complete = true;
+            p += *p == '\n' ? 1 : (p + 1 == end ? 1 : 2);
             break;
         }
         nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
@@ -322,6 +328,14 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
         const hdr kind = classify_header(name);
         if (kind != hdr::other)
             apply_header(kind, trim(std::string_view(colon + 1, static_cast<std::size_t>(line_end - colon - 1))), out);
+    }
+    if (out.headers_complete && p < end) {
+        // Content-Length bounds the body (a stream may carry the next message after it);
+        // without one, a datagram's body runs to its end.
+        std::size_t n = static_cast<std::size_t>(end - p);
+        if (out.content_length >= 0 && static_cast<std::uint64_t>(out.content_length) < n)
+            n = static_cast<std::size_t>(out.content_length);
+        out.body = std::string_view(p, n);
     }
     return parse_status::ok;
 }

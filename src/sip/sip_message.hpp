@@ -60,6 +60,10 @@ struct message_view {
     bool has_authorization = false;
     bool has_proxy_authorization = false;
     std::int64_t content_length = -1;
+    std::string_view content_type;  // Content-Type / c, first occurrence ("application/sdp")
+    // The body: from after the empty line, bounded by Content-Length and the bytes given
+    // (a datagram cut by the capture length keeps what it has). Empty when there is none.
+    std::string_view body;
     std::uint16_t header_count = 0;
     bool headers_complete = false;  // the empty line ending the headers was seen
 

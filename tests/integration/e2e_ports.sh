@@ -13,7 +13,7 @@ source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
 trap testbed_cleanup EXIT
 testbed_start e2eports
-policy=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml
+policy=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed-media-open.toml
 
 matrix_py=$(
   cat <<'PY'

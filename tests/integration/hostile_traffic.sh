@@ -106,7 +106,7 @@ ip netns exec "$pbx" python3 "$here/probe.py" serve --tcp 22 --udp 5060,4569 --r
 helper_pids+=($!)
 wait_for 10 test -f "$tmp/serve.ready" || { fail "probe server did not start"; exit 1; }
 
-policy=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml
+policy=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed-media-open.toml
 start_engine "$policy" open
 check_probes "before the flood"
 rss_before=$(rss_kb)

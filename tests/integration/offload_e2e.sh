@@ -22,7 +22,7 @@ inet=${TB_NS[inet]}
 log=$TB_TMP/engine.log
 stats=$TB_TMP/stats.json
 policy=$TB_TMP/site.toml
-base=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml
+base=$PBXGATE_SOURCE_DIR/tests/data/policies/testbed-media-open.toml
 printf 'extends = "%s"\n' "$base" >"$policy"
 
 in_pbx() { ip netns exec "$TB_PBX" "$@"; }

@@ -73,6 +73,7 @@ check_installed() {
 -A PBXGATE-INPUT -m set --match-set pbxgate-ban$fam src -j DROP
 -A PBXGATE-INPUT -m mark --mark 0x100000/0xf00000 -j CONNMARK --save-mark --nfmask 0xf00000 --ctmask 0xf00000
 -A PBXGATE-INPUT -m connmark --mark 0x100000/0xf00000 -j ACCEPT
+-A PBXGATE-INPUT -p udp -m udp --dport 5060 -m conntrack --ctdir REPLY -j NFQUEUE --queue-balance 0:1 --queue-bypass
 -A PBXGATE-INPUT -m conntrack --ctdir REPLY -j ACCEPT
 -A PBXGATE-INPUT -j NFQUEUE --queue-balance 0:1 --queue-bypass"
         [[ $(grep -e '^-A PBXGATE-INPUT ' <<<"$listing") == "$expected" ]] ||

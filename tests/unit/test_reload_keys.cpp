@@ -72,7 +72,7 @@ TEST_CASE("a reload applies what it can and keeps each restart-only key, saying 
         {"protected", "protected = [\"192.0.2.1/32\"]", "[]"},
         {"fail", "fail = \"closed\"", "open"},
         {"queue_maxlen", "queue_maxlen = 4096", "16384"},
-        {"copy_range", "copy_range = 256", "512"},
+        {"copy_range", "copy_range = 256", "2048"},
         {"metrics", "metrics = \"127.0.0.1:9999\"", "\"127.0.0.1:9477\""},
         {"overflow", "overflow = \"accept\"", "drop"},
     };
@@ -135,7 +135,7 @@ TEST_CASE("the reload summary names every key that changed", "[reload][keys]") {
         {"protected", "protected = [\"192.0.2.1/32\"]", "protected [] -> [192.0.2.1/32] (needs a restart)"},
         {"fail", "fail = \"closed\"", "fail open -> closed (needs a restart)"},
         {"queue_maxlen", "queue_maxlen = 4096", "queue_maxlen 16384 -> 4096 (needs a restart)"},
-        {"copy_range", "copy_range = 256", "copy_range 512 -> 256 (needs a restart)"},
+        {"copy_range", "copy_range = 256", "copy_range 2048 -> 256 (needs a restart)"},
         {"log_level", "log_level = \"debug\"", "log_level \"info\" -> \"debug\""},
         {"drop_log_per_second", "drop_log_per_second = 5", "drop_log_per_second 20 -> 5"},
         {"drop_log_per_reason", "drop_log_per_reason = { zone_not_allowed = 5 }",

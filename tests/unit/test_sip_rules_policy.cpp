@@ -40,21 +40,37 @@ TEST_CASE("sip rules: the PBX's SIP responses are queued with bypass, whatever t
     const rules_output host = iptables_restore_text(p, o, ip_family::v4);
     REQUIRE(host.error.empty());
     CHECK(contains(host.text, ":PBXGATE-OUTPUT - [0:0]"));
-    CHECK(contains(host.text, "-A PBXGATE-OUTPUT -p udp --sport 5060 -m conntrack --ctdir REPLY -j NFQUEUE "
-                              "--queue-num 0 --queue-bypass"));
+    // Negotiated media (shipped): the PBX's SIP both ways (its INVITEs carry its SDP), and the
+    // peers' answers on connections the PBX opened, before replies are accepted.
+    CHECK(contains(host.text, "-A PBXGATE-OUTPUT -p udp --sport 5060 -j NFQUEUE --queue-num 0 --queue-bypass"));
+    const std::string reply_rule = "-A PBXGATE-INPUT -p udp --dport 5060 -m conntrack --ctdir REPLY -j NFQUEUE "
+                                   "--queue-num 0 --queue-bypass";
+    CHECK(contains(host.text, reply_rule));
+    CHECK(host.text.find(reply_rule) < host.text.find("-A PBXGATE-INPUT -m conntrack --ctdir REPLY -j ACCEPT"));
     CHECK_FALSE(contains(host.text, "-A PBXGATE-INPUT -j NFQUEUE --queue-num 0 --queue-bypass"));  // fail closed
     o.backend = rules_backend::nft;
     const rules_output nft = nft_script(p, o);
     CHECK(contains(nft.text, "type filter hook output priority filter"));
-    CHECK(contains(nft.text, "ct direction reply udp sport 5060 queue num 0 bypass"));
+    CHECK(contains(nft.text, "\t\tudp sport 5060 queue num 0 bypass"));
+    CHECK(contains(nft.text, "ct direction reply udp dport 5060 queue num 0 bypass"));
 
     p.engine.place = placement::router;
     p.engine.protected_addresses = {*parse_prefix("192.0.2.10")};
     o.backend = rules_backend::iptables;
     const rules_output router = iptables_restore_text(p, o, ip_family::v4);
-    CHECK(contains(router.text, "-A PBXGATE-FORWARD -s 192.0.2.10/32 -p udp --sport 5060 -m conntrack --ctdir "
+    CHECK(contains(router.text, "-A PBXGATE-FORWARD -s 192.0.2.10/32 -p udp --sport 5060 -j NFQUEUE --queue-num 0 "
+                                "--queue-bypass"));
+    CHECK(contains(router.text, "-A PBXGATE-FORWARD -d 192.0.2.10/32 -p udp --dport 5060 -m conntrack --ctdir "
                                 "REPLY -j NFQUEUE --queue-num 0 --queue-bypass"));
     CHECK_FALSE(contains(router.text, "PBXGATE-OUTPUT"));
+
+    // Media open everywhere: only the PBX's answers, as before negotiated media.
+    policy open_media = p;
+    for (auto& s : open_media.services) s.media = media_mode::open;
+    const rules_output old_rules = iptables_restore_text(open_media, o, ip_family::v4);
+    CHECK(contains(old_rules.text, "-A PBXGATE-FORWARD -s 192.0.2.10/32 -p udp --sport 5060 -m conntrack --ctdir "
+                                   "REPLY -j NFQUEUE --queue-num 0 --queue-bypass"));
+    CHECK_FALSE(contains(old_rules.text, "--dport 5060 -m conntrack --ctdir REPLY"));
 
     p.sip.enabled = false;
     p.engine.place = placement::host;
