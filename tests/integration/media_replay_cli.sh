@@ -3,11 +3,11 @@
 # does inline. What each packet should get is worked out here without pbxgate (tcpdump's
 # reading of the capture, sip/media_replay_expect.py) and compared with the replay's
 # per-packet rows and totals:
-#   heplify_rtp_rtcp_sip_ipv4_udp.pcap, the PBX = 200.57.7.204 (the callee answering the
-#     INVITE): the INVITE's SDP says c=200.57.7.196, the PBX's 200 OK m=audio 8000, so
-#     200.57.7.196's RTP to 8000 and RTCP to 8001 are accepted (reason pinhole); the other
-#     leg's media (200.57.7.199 <-> 200.57.7.196, whose SDP is not in the capture) and a
-#     stray stream from 200.57.7.202 are no_pinhole.
+#   heplify_rtp_rtcp_sip_ipv4_udp.pcap, the PBX = 200.57.7.195 (its SIP) and 200.57.7.196
+#     (its media) calling out: its INVITE's SDP says c=200.57.7.196 m=audio 40376, the
+#     callee's 200 OK says c=200.57.7.204, so 200.57.7.204's RTP to 40376 and RTCP to 40377
+#     are accepted (reason pinhole); the media of another leg (200.57.7.199 -> 40378/40379,
+#     whose SDP is not in the capture) and a stray stream from 200.57.7.202 are no_pinhole.
 #   sipp_g711a.pcap and the asterisk_* RTP-only captures (no SIP at all), the PBX = their
 #     destination: every packet to a media port is no_pinhole; a stream to a port no media
 #     service holds is not media (no_service, never no_pinhole).
@@ -28,14 +28,14 @@ check() {  # check WHAT EXPECTED ACTUAL: one PASS/FAIL line, counted by lib.sh
   if [ "$2" == "$3" ]; then pass; echo "PASS: $1: $3"; else fail "$1: got $3, expected $2"; fi
 }
 
-rtp_ports="2006,8000-8001,10000-20000,40000-40999"
+rtp_ports="2006,10000-20000,40000-40999"
 udptl_ports="4000-4568,4570-4999"
 cat >"$tmp/site.toml" <<TOML
 extends = "$PBXGATE_SOURCE_DIR/policies/freepbx.toml"
 [zones]
 lan = ["192.168.0.0/16"]
 [services.rtp]
-ports = ["2006", "8000-8001", "10000-20000", "40000-40999"]
+ports = ["2006", "10000-20000", "40000-40999"]
 media = "negotiated"
 [services.udptl]
 media = "negotiated"
@@ -72,11 +72,11 @@ print(b.get("pinhole", 0), b.get("no_pinhole", 0))' "$j")
 
 # The call capture holds both SDPs (read with tcpdump, not pbxgate).
 sdp=$(tcpdump -n -A -r "$pcaps/heplify_rtp_rtcp_sip_ipv4_udp.pcap" 'udp port 5060' 2>/dev/null | tr -d '\r')
-expect_contains "heplify: the INVITE's SDP (the caller's media address)" "c=IN IP4 200.57.7.196" "$sdp"
-expect_contains "heplify: the callee's 200 OK SDP (its media port)" "m=audio 8000 RTP/AVP" "$sdp"
-# 891 RTP + 6 RTCP from 200.57.7.196 to 8000/8001; no SDP: 891 + 6 from .199 to .196:40378/9,
-# 6 from .202 to .196:40362, 548 + 8 (udptl ports) from .196:40378/9 to .199:4800/1.
-replay_case heplify heplify_rtp_rtcp_sip_ipv4_udp.pcap 200.57.7.204 "8000-8001@200.57.7.196,200.57.7.195" 897 1459
+expect_contains "heplify: the PBX's INVITE SDP (its media port)" "m=audio 40376 RTP/AVP" "$sdp"
+expect_contains "heplify: the callee's 200 OK SDP (its media address)" "c=IN IP4 200.57.7.204" "$sdp"
+# From tcpdump's flow counts: 548 RTP + 8 RTCP from 200.57.7.204 to 40376/40377; without SDP:
+# 891 + 6 from .199 to 40378/40379, 6 from .202 to 40362.
+replay_case heplify heplify_rtp_rtcp_sip_ipv4_udp.pcap 200.57.7.195,200.57.7.196 "40376-40377@200.57.7.204" 556 903
 
 # RTP without any SIP: every packet to a media port is no_pinhole.
 replay_case sipp_g711a sipp_g711a.pcap 10.1.6.18 "" 0 236

@@ -2,11 +2,11 @@
 """What `pbxgate replay --pbx` should say about a capture's media, worked out without pbxgate
 (tests/integration/media_replay_cli.sh), then compared with its per-packet rows.
 
-  tcpdump -# -n -v -r CAPTURE | media_replay_expect.py --pbx ADDR --ports 2006,10000-20000
-      [--lan PREFIX,...] [--pinhole PORTS@ADDR,...] --per-packet ROWS.jsonl
+  tcpdump -# -n -v -r CAPTURE | media_replay_expect.py --pbx ADDR[,ADDR] --ports 2006,10000-20000
+      [--lan PREFIX,...] [--pinhole PORTS@ADDR,...[;PORTS@ADDR,...]] --per-packet ROWS.jsonl
 
 Reads tcpdump's verbose text (frame number, then the IP header with its protocol, then the
-addresses) on stdin. A UDP packet not from --pbx, to one of --ports (the negotiated media
+addresses) on stdin. A UDP packet not from a --pbx address, to one of --ports (the negotiated media
 services' ports) from outside --lan (the zones whose media stays open) is media to judge:
 it is expected accepted with reason "pinhole" when its destination port and source match
 one --pinhole (ports of the PBX's SDP, the address of the remote's c= or its signalling
@@ -35,7 +35,7 @@ def port_set(text):
 
 def main():
     a = {sys.argv[i]: sys.argv[i + 1] for i in range(1, len(sys.argv) - 1, 2)}
-    pbx = a["--pbx"]
+    pbx = set(a["--pbx"].split(","))
     ports = port_set(a["--ports"])
     lan = [ipaddress.ip_network(p) for p in filter(None, a.get("--lan", "").split(","))]
     pinholes = []  # (ports, sources)
@@ -54,7 +54,7 @@ def main():
             continue
         src, dst_port = m.group(1), int(m.group(4))
         frame_now, frame = frame, None
-        if src == pbx or dst_port not in ports or any(ipaddress.ip_address(src) in n for n in lan):
+        if src in pbx or dst_port not in ports or any(ipaddress.ip_address(src) in n for n in lan):
             continue
         hit = any(dst_port in p and src in s for p, s in pinholes)
         expected[frame_now] = "pinhole" if hit else "no_pinhole"
