@@ -38,7 +38,7 @@ media_call() {
   MEDIA_UAC_SIP[$1]=$2:$3
   ip netns exec "${TB_NS[inet]}" timeout 150 sipp "$MEDIA_PBX_ADDR:5060" -sf "$MEDIA_RIG_DIR/media_uac.xml" -i "$2" \
     -p "$3" -m 1 -nostdin -set sdp_ip "$4" -set rtp_port "$5" -set pbx_port "$6" -set pbx_port2 "$7" \
-    -set marker "$TB_TMP/$1" -set media "$media" -set proto "$proto" -trace_err -error_file "$TB_TMP/$1.err" ${MEDIA_SIPP_TRACE:-} \
+    -set marker "$TB_TMP/$1" -set media "$media" -set proto "$proto" -trace_err -error_file "$TB_TMP/$1.err" \
     >"$TB_TMP/$1.out" 2>&1 </dev/null &
   # shellcheck disable=SC2034 # read by the caller
   MEDIA_UAC_PID[$1]=$!
