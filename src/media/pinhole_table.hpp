@@ -4,7 +4,7 @@
 //
 // Two fixed-capacity open-addressing tables of cache-line slots whose fields are atomics,
 // both allocated once at construction (a flood of INVITEs cannot grow them):
-//  - pinholes, keyed by (PBX media port, remote address): one probe window of 8 slots per
+//  - pinholes, keyed by (PBX media port, remote address): one probe window of 16 slots per
 //    lookup, so the first packet of a flow costs the same whatever the load;
 //  - dialogs, keyed by a hash of the Call-ID: the media each side announced per m= line,
 //    so an answer pairs with its offer, a re-INVITE moves the pinhole, and BYE closes all.
