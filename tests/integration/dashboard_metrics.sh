@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shipped Grafana dashboards (packaging/grafana/*.json) against a real engine: an engine
-# in the namespace testbed with the metrics endpoint, SIP protection and a blocklist file gets
+# in the namespace testbed with the metrics endpoint, SIP protection, a blocklist file and a
+# [crowdsec] table gets
 # a little traffic (so labelled series exist), is scraped, and every metric name read by every
 # query of every dashboard must be exported (tests/integration/dashboard_check.py). The
 # checker itself must fail on a dashboard naming a metric that does not exist.
@@ -15,6 +16,10 @@ traffic=$PBXGATE_SOURCE_DIR/tests/integration/blocklist_traffic.py
 log=$TB_TMP/engine.log
 policy=$TB_TMP/site.toml
 printf '# a feed\n203.0.113.99\n' >"$TB_TMP/feed.txt"
+# [crowdsec] with a local API nobody serves (the discard port on loopback): its families
+# exist (up 0) without a CrowdSec install.
+printf 'not-a-real-key\n' >"$TB_TMP/bouncer.key"
+chmod 600 "$TB_TMP/bouncer.key"
 # Features whose metrics only exist when configured go here, so the scrape holds them.
 cat >"$policy" <<TOML
 extends = "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml"
@@ -22,6 +27,9 @@ extends = "$PBXGATE_SOURCE_DIR/tests/data/policies/testbed.toml"
 metrics = "127.0.0.1:9477"
 [blocklists]
 files = ["feed.txt"]
+[crowdsec]
+api_url = "http://127.0.0.1:9/"
+bouncer_key_file = "bouncer.key"
 TOML
 testbed_rules "$policy" --fail open || { echo "FAIL: pbxgate-rules apply" >&2; exit 1; }
 testbed_serve "" 5060
