@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The shipped Grafana dashboards (packaging/grafana/*.json) against a real engine: an engine
 # in the namespace testbed with the metrics endpoint, SIP protection, a blocklist file and a
-# [crowdsec] table gets
-# a little traffic (so labelled series exist), is scraped, and every metric name read by every
-# query of every dashboard must be exported (tests/integration/dashboard_check.py). The
+# [crowdsec] table gets a little traffic (so labelled series exist), is scraped, and every
+# metric name read by every query of every dashboard must be exported (tests/integration/dashboard_check.py). The
 # checker itself must fail on a dashboard naming a metric that does not exist.
 # Exit 0 pass, 1 fail, 77 skipped (not root). About 10 s.
 source "$(dirname "$0")/lib.sh"
