@@ -180,6 +180,7 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
     p.zones = std::move(draft.zones);
     p.engine = std::move(draft.engine);
     p.sip = std::move(draft.sip);
+    index_scanner_lists(p.sip);
     for (auto& f : chain.files) p.files.push_back(std::move(f.path));
     p.asterisk = std::move(draft.asterisk);
     p.asterisk.files = asterisk_files;

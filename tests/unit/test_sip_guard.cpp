@@ -389,16 +389,26 @@ TEST_CASE("sip guard: scanner_match finds a signature anywhere, in any case, in 
         {"abc", "", "", {"c"}, {}, "abc"},                                     // one-byte needle, last byte
         {"abc", "", "", {"", "bc"}, {}, "abc"},                                // empty needles are ignored
         {"friendly-scanner lab", "", "", {}, {"LAB"}, ""},                    // the allow list wins
+        {"my SIP-SCAN tool", "", "", {}, {}, "my SIP-SCAN tool"},           // "sip" starts five signatures
+        {"xpp", "", "", {"p0"}, {}, ""},       // 'p' and '0' share the pair filter's bit: compared, no match
+        {"xP0", "", "", {"p0"}, {}, "xP0"},
+        {"Gulp", "", "", {}, {}, "Gulp"},                                    // the whole text is the signature
     };
-    for (const row& r : rows) {
-        INFO(r.ua << " / " << r.display << " / " << r.user);
-        sip_settings s;
-        if (!r.list.empty()) s.scanners = r.list;
-        s.allow_agents = r.allow;
-        sip::message_view m;
-        m.user_agent = r.ua;
-        m.from.display = r.display;
-        m.from.user = r.user;
-        CHECK(scanner_match(s, m) == std::string_view(r.want));
+    // Unindexed (settings built by hand), indexed as the policy loader leaves them, and with
+    // an index gone stale (a list changed size since): the same answers.
+    for (const int mode : {0, 1, 2}) {
+        for (const row& r : rows) {
+            INFO("mode " << mode << ": " << r.ua << " / " << r.display << " / " << r.user);
+            sip_settings s;
+            if (mode == 2) index_scanner_lists(s);
+            if (!r.list.empty()) s.scanners = r.list;
+            s.allow_agents = r.allow;
+            if (mode == 1) index_scanner_lists(s);
+            sip::message_view m;
+            m.user_agent = r.ua;
+            m.from.display = r.display;
+            m.from.user = r.user;
+            CHECK(scanner_match(s, m) == std::string_view(r.want));
+        }
     }
 }
