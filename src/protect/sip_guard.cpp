@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -19,16 +20,27 @@ void drop(guard_outcome& out, reason why) noexcept {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-std::uint32_t fnv(std::uint32_t h, std::string_view s) noexcept {
-    for (const char c : s) h = (h ^ static_cast<std::uint8_t>(c)) * 16777619u;
-    return h;
+// Eight bytes per multiply: a byte-at-a-time FNV over Call-ID and branch (~60 bytes) was a
+// chain of dependent multiplies that cost more than the rest of the judgement.
+std::uint64_t mix(std::uint64_t h, std::string_view s) noexcept {
+    constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+    }
+    std::uint64_t tail = 0;
+    if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);  // never memcpy from a null view
+    h = (h ^ tail ^ (static_cast<std::uint64_t>(s.size()) << 56)) * k;
+    return h ^ (h >> 32);
 }
 
 // One transaction: Call-ID, CSeq number and method, and the top Via branch (which the PBX
 // copies into its response, so request and response hash alike). Low bit: credentials.
 std::uint32_t transaction_hash(const sip::message_view& m) noexcept {
-    std::uint32_t h = fnv(2166136261u, m.call_id);
-    h = fnv(h, m.via_branch);
+    std::uint32_t h = static_cast<std::uint32_t>(mix(mix(0xcbf29ce484222325ull, m.call_id), m.via_branch));
     h ^= m.cseq * 2654435761u;
     h ^= static_cast<std::uint32_t>(m.cseq_method) << 24;
     h &= ~1u;
