@@ -14,6 +14,7 @@
 
 using namespace pbxgate;
 using namespace pbxgate::protect;
+using namespace std::string_literals;
 
 namespace {
 
@@ -409,6 +410,34 @@ TEST_CASE("sip guard: scanner_match finds a signature anywhere, in any case, in 
             m.from.display = r.display;
             m.from.user = r.user;
             CHECK(scanner_match(s, m) == std::string_view(r.want));
+        }
+    }
+}
+
+TEST_CASE("sip guard: transactions whose Call-ID or branch differ in any byte are told apart") {
+    // The transaction hash reads eight bytes at a time: a difference in the last byte, in a
+    // partial tail, or in the length alone must still make a new transaction.
+    struct row { std::string a, b; };
+    const std::vector<row> rows{
+        {"", "x"}, {"1234567", "1234568"}, {"12345678", "12345679"}, {"123456789", "12345678a"},
+        {"0123456789abcdef", "0123456789abcdeF"}, {"abc", "abc\0"s}, {"12345678", "123456780"},
+    };
+    for (const bool in_branch : {false, true}) {
+        for (const row& r : rows) {
+            INFO((in_branch ? "branch " : "call-id ") << r.a << " / " << r.b);
+            sip_settings s;
+            sip_guard g(1024, 32, 64);
+            const ip_address src = ip_address::v4(0xcb007101u);
+            sip::message_view m;
+            m.is_request = true;
+            m.request_method = sip::method::options;
+            m.cseq = 1;
+            m.cseq_method = sip::method::options;
+            (in_branch ? m.via_branch : m.call_id) = r.a;
+            CHECK_FALSE(g.on_request(s, src, zone::internet, m, 10, false).retransmission);
+            CHECK(g.on_request(s, src, zone::internet, m, 10, false).retransmission);  // the same again
+            (in_branch ? m.via_branch : m.call_id) = r.b;
+            CHECK_FALSE(g.on_request(s, src, zone::internet, m, 10, false).retransmission);
         }
     }
 }
