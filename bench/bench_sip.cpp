@@ -52,7 +52,12 @@ int main(int argc, char** argv) {
     };
     const auto now_of = [](std::uint64_t n) { return static_cast<protect::seconds_t>(n * 900 / sources + 1); };
     std::uint64_t n1 = 0, n2 = 0;  // requests so far: the guard clock keeps moving from pass to pass
-    const protect::guard_settings gs;
+    // As the policy loader leaves them: the scanner lists' pair filters built.
+    const protect::guard_settings gs = [] {
+        protect::guard_settings s;
+        index_scanner_lists(s);
+        return s;
+    }();
     protect::sip_guard guard(1 << 16, 32, 64);
     sip::message_view m;
     sip::parse_message(msg, m);

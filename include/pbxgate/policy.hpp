@@ -3,6 +3,7 @@
 // error found, each with FILE:LINE:COL, the way nftables reports error records.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -173,6 +174,20 @@ struct sip_settings {
     std::uint32_t capacity = 262144;        // read at start; a reload keeps the running table
     std::uint8_t ipv4_prefix = 32;
     std::uint8_t ipv6_prefix = 64;
+
+    // Which case-folded leading byte pairs can start a signature of each list: built once
+    // when the policy is read (index_scanner_lists), so a request's User-Agent is only
+    // compared where a signature could start. A filter whose list changed size since is
+    // ignored and the pairs are recomputed per request (still correct, slower).
+    struct pair_filter {
+        // Indexed by the folded first byte: bit (second byte & 63) set when a signature
+        // starts with that pair.
+        std::array<std::uint64_t, 256> pairs{};
+        bool short_needle = false;  // a one-byte signature: every position must be tried
+        bool built = false;
+        std::size_t count = 0;      // the list's size when built
+    };
+    pair_filter scanners_filter, extra_scanners_filter, allow_agents_filter;
 };
 
 // The [crowdsec] table: bans shared with a CrowdSec local API. Off when the table is absent.
@@ -193,6 +208,8 @@ struct media_settings {
     std::uint32_t grace_s = 5;        // after BYE / CANCEL / a final error
     std::uint32_t idle_s = 180;       // no media for that long closes a pinhole
 };
+// Builds the pair filters of the three lists (after they are set).
+void index_scanner_lists(sip_settings& s) noexcept;
 
 struct policy {
     std::vector<service_def> services;   // enabled and disabled, in a stable order

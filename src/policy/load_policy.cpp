@@ -182,6 +182,7 @@ load_result load_unguarded(const std::string& path, const file_reader& read) {
     p.sip = std::move(draft.sip);
     p.crowdsec = std::move(draft.crowdsec);
     p.media = draft.media;
+    index_scanner_lists(p.sip);
     for (auto& f : chain.files) p.files.push_back(std::move(f.path));
     p.asterisk = std::move(draft.asterisk);
     p.blocklists = std::move(draft.blocklists);

@@ -14,6 +14,7 @@
 
 using namespace pbxgate;
 using namespace pbxgate::protect;
+using namespace std::string_literals;
 
 namespace {
 
@@ -389,16 +390,54 @@ TEST_CASE("sip guard: scanner_match finds a signature anywhere, in any case, in 
         {"abc", "", "", {"c"}, {}, "abc"},                                     // one-byte needle, last byte
         {"abc", "", "", {"", "bc"}, {}, "abc"},                                // empty needles are ignored
         {"friendly-scanner lab", "", "", {}, {"LAB"}, ""},                    // the allow list wins
+        {"my SIP-SCAN tool", "", "", {}, {}, "my SIP-SCAN tool"},           // "sip" starts five signatures
+        {"xpp", "", "", {"p0"}, {}, ""},       // 'p' and '0' share the pair filter's bit: compared, no match
+        {"xP0", "", "", {"p0"}, {}, "xP0"},
+        {"Gulp", "", "", {}, {}, "Gulp"},                                    // the whole text is the signature
     };
-    for (const row& r : rows) {
-        INFO(r.ua << " / " << r.display << " / " << r.user);
-        sip_settings s;
-        if (!r.list.empty()) s.scanners = r.list;
-        s.allow_agents = r.allow;
-        sip::message_view m;
-        m.user_agent = r.ua;
-        m.from.display = r.display;
-        m.from.user = r.user;
-        CHECK(scanner_match(s, m) == std::string_view(r.want));
+    // Unindexed (settings built by hand), indexed as the policy loader leaves them, and with
+    // an index gone stale (a list changed size since): the same answers.
+    for (const int mode : {0, 1, 2}) {
+        for (const row& r : rows) {
+            INFO("mode " << mode << ": " << r.ua << " / " << r.display << " / " << r.user);
+            sip_settings s;
+            if (mode == 2) index_scanner_lists(s);
+            if (!r.list.empty()) s.scanners = r.list;
+            s.allow_agents = r.allow;
+            if (mode == 1) index_scanner_lists(s);
+            sip::message_view m;
+            m.user_agent = r.ua;
+            m.from.display = r.display;
+            m.from.user = r.user;
+            CHECK(scanner_match(s, m) == std::string_view(r.want));
+        }
+    }
+}
+
+TEST_CASE("sip guard: transactions whose Call-ID or branch differ in any byte are told apart") {
+    // The transaction hash reads eight bytes at a time: a difference in the last byte, in a
+    // partial tail, or in the length alone must still make a new transaction.
+    struct row { std::string a, b; };
+    const std::vector<row> rows{
+        {"", "x"}, {"1234567", "1234568"}, {"12345678", "12345679"}, {"123456789", "12345678a"},
+        {"0123456789abcdef", "0123456789abcdeF"}, {"abc", "abc\0"s}, {"12345678", "123456780"},
+    };
+    for (const bool in_branch : {false, true}) {
+        for (const row& r : rows) {
+            INFO((in_branch ? "branch " : "call-id ") << r.a << " / " << r.b);
+            sip_settings s;
+            sip_guard g(1024, 32, 64);
+            const ip_address src = ip_address::v4(0xcb007101u);
+            sip::message_view m;
+            m.is_request = true;
+            m.request_method = sip::method::options;
+            m.cseq = 1;
+            m.cseq_method = sip::method::options;
+            (in_branch ? m.via_branch : m.call_id) = r.a;
+            CHECK_FALSE(g.on_request(s, src, zone::internet, m, 10, false).retransmission);
+            CHECK(g.on_request(s, src, zone::internet, m, 10, false).retransmission);  // the same again
+            (in_branch ? m.via_branch : m.call_id) = r.b;
+            CHECK_FALSE(g.on_request(s, src, zone::internet, m, 10, false).retransmission);
+        }
     }
 }
