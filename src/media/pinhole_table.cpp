@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/hash_mix.hpp"
+
 namespace pbxgate::media {
 namespace {
 
@@ -12,19 +14,6 @@ constexpr std::uint64_t busy = 2;  // a slot being filled: never a key (keys are
 // a full window is practically impossible, and a hit stops at its slot.
 constexpr std::size_t probe_window = 16;
 
-std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64 finaliser
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-std::size_t round_up_pow2(std::size_t n) noexcept {
-    std::size_t p = 1024;
-    while (p < n) p <<= 1;
-    return p;
-}
 
 struct packed_address {
     std::uint64_t hi = 0, lo = 0;
@@ -53,7 +42,7 @@ std::uint32_t port_word(std::uint16_t port, std::uint8_t family, origin o) noexc
 }
 
 std::uint64_t key_of(std::uint16_t port, const packed_address& p) noexcept {
-    return mix(p.hi ^ mix(p.lo ^ (static_cast<std::uint64_t>(port) << 8) ^ p.family)) | 1;
+    return mix64(p.hi ^ mix64(p.lo ^ (static_cast<std::uint64_t>(port) << 8) ^ p.family)) | 1;
 }
 
 bool same(const pinhole_slot& s, std::uint64_t key, std::uint16_t port, const packed_address& p) noexcept {
@@ -78,14 +67,14 @@ std::uint64_t pinhole_key(std::uint16_t port, const ip_address& remote) noexcept
 std::uint64_t dialog_key(std::string_view call_id) noexcept {
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a
     for (const char c : call_id) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
-    return mix(h) | 1;
+    return mix64(h) | 1;
 }
 
 pinhole_table::pinhole_table(std::size_t capacity)
-    : slots_(new pinhole_slot[round_up_pow2(capacity * 2)]),
-      mask_(round_up_pow2(capacity * 2) - 1),
-      dialogs_(new dialog_slot[round_up_pow2(capacity / 2)]),
-      dialog_mask_(round_up_pow2(capacity / 2) - 1),
+    : slots_(new pinhole_slot[table_slots(capacity * 2)]),
+      mask_(table_slots(capacity * 2) - 1),
+      dialogs_(new dialog_slot[table_slots(capacity / 2)]),
+      dialog_mask_(table_slots(capacity / 2) - 1),
       by_port_(new std::atomic<std::uint32_t>[65536]) {
     for (std::size_t i = 0; i < 65536; ++i) by_port_[i].store(0, relaxed);
 }

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/hash_mix.hpp"
+
 namespace pbxgate::protect {
 namespace {
 
@@ -11,19 +13,6 @@ constexpr std::array<std::string_view, ban_reason_count> reason_names{"none", "s
 constexpr std::uint64_t v4_tag = 0x0000000100000000ULL;
 constexpr auto relaxed = std::memory_order_relaxed;
 
-std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64 finaliser
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-std::size_t round_up_pow2(std::size_t n) noexcept {
-    std::size_t p = 1024;
-    while (p < n) p <<= 1;
-    return p;
-}
 
 }  // namespace
 
@@ -69,9 +58,9 @@ ip_prefix key_prefix(std::uint64_t key, std::uint8_t v4_len, std::uint8_t v6_len
 }
 
 source_table::source_table(std::size_t capacity)
-    : slots_(new source_slot[round_up_pow2(capacity)]), mask_(round_up_pow2(capacity) - 1) {}
+    : slots_(new source_slot[table_slots(capacity)]), mask_(table_slots(capacity) - 1) {}
 
-std::size_t source_table::home(std::uint64_t key) const noexcept { return static_cast<std::size_t>(mix(key)) & mask_; }
+std::size_t source_table::home(std::uint64_t key) const noexcept { return static_cast<std::size_t>(mix64(key)) & mask_; }
 
 source_slot* source_table::find(std::uint64_t key) noexcept {
     const std::size_t h = home(key);
