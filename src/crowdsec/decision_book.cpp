@@ -4,6 +4,8 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "util/atomic_file.hpp"
+
 namespace pbxgate::crowdsec {
 namespace {
 
@@ -171,16 +173,9 @@ std::string decision_book::save(const std::string& path, std::int64_t now_unix) 
         text << "decision " << e.id << ' ' << key << ' ' << e.expires_unix << ' ' << (e.origin.empty() ? "-" : e.origin)
              << ' ' << e.scenario << '\n';
     }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        if (!f) return "cannot write " + tmp;
-        f << text.str();
-        f.flush();
-        if (!f) return "cannot write " + tmp;
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + " to " + path;
-    return {};
+    // Written beside and renamed over (util/atomic_file): a crash mid-write never leaves a
+    // torn file, and a link planted at the path is replaced, not followed.
+    return replace_file(path, text.str());
 }
 
 std::vector<decision> decision_book::load(const std::string& path, std::int64_t now_unix, std::string& errors) const {

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/atomic_file.hpp"
+
 namespace pbxgate::protect {
 namespace {
 
@@ -479,17 +481,9 @@ std::string sip_guard::save(const std::string& path, std::int64_t now_unix) cons
         if (const seconds_t kn = s.known_until.load(relaxed); kn > now)
             text << "known " << src << ' ' << to_unix(kn, now, now_unix) << '\n';
     }
-    // Write beside, then rename: a crash mid-write never leaves a torn file.
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        if (!f) return "cannot write " + tmp;
-        f << text.str();
-        f.flush();
-        if (!f) return "cannot write " + tmp;
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + " to " + path;
-    return {};
+    // Written beside and renamed over (util/atomic_file): a crash mid-write never leaves a
+    // torn file, and a link planted at the path is replaced, not followed.
+    return replace_file(path, text.str());
 }
 
 std::string sip_guard::load(const std::string& path, std::int64_t now_unix) {
