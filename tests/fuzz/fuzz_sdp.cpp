@@ -11,16 +11,6 @@
 
 using namespace pbxgate;
 
-namespace {
-
-void check_inside(std::string_view v, const std::uint8_t* data, std::size_t size) {
-    if (v.empty()) return;
-    const char* b = reinterpret_cast<const char*>(data);
-    FUZZ_CHECK(v.data() >= b && v.data() + v.size() <= b + size);
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     sip::sdp_view v;
@@ -28,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(static_cast<unsigned>(st) <= static_cast<unsigned>(sip::sdp_status::not_sdp));
     FUZZ_CHECK(v.stream_count <= sip::max_sdp_streams);
     for (std::size_t i = 0; i < v.stream_count; ++i) {
-        check_inside(v.streams[i].transport, data, size);
-        check_inside(v.streams[i].mid, data, size);
+        fuzz::check_inside(v.streams[i].transport, data, size);
+        fuzz::check_inside(v.streams[i].mid, data, size);
     }
     (void)sip::is_sdp_content_type(body);
     if (st != sip::sdp_status::ok) return 0;

@@ -9,16 +9,6 @@
 
 using namespace pbxgate;
 
-namespace {
-
-void check_inside(std::string_view v, const std::uint8_t* data, std::size_t size) {
-    if (v.empty()) return;
-    const char* b = reinterpret_cast<const char*>(data);
-    FUZZ_CHECK(v.data() >= b && v.data() + v.size() <= b + size);
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     sip::message_view m;
     const sip::parse_status st = sip::parse_message(data, size, m);
@@ -26,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const std::string_view v : {m.method_token, m.request_uri, m.reason_phrase, m.via_branch, m.from.display,
                                      m.from.uri, m.from.user, m.from.tag, m.to.display, m.to.uri, m.to.user, m.to.tag,
                                      m.call_id, m.user_agent, m.server, m.contact})
-        check_inside(v, data, size);
+        fuzz::check_inside(v, data, size);
     FUZZ_CHECK(m.header_count <= sip::max_headers);
     if (st == sip::parse_status::ok && !m.is_request) FUZZ_CHECK(m.status >= 100 && m.status <= 699);
     (void)sip::starts_message(data, size);

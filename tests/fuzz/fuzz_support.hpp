@@ -2,12 +2,14 @@
 // fuzzing) and an invariant check that aborts, so the fuzzer keeps the input that broke it.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/policy.hpp"
@@ -54,3 +56,14 @@ inline std::unique_ptr<const compiled_policy> compile_embedded(const char* path)
 }  // namespace pbxgate::fuzz
 
 #define FUZZ_CHECK(cond) ((cond) ? void(0) : ::pbxgate::fuzz::invariant_failed(#cond, __FILE__, __LINE__))
+
+namespace pbxgate::fuzz {
+
+// A view a parser returned points inside the bytes it was given (or is empty).
+inline void check_inside(std::string_view v, const std::uint8_t* data, std::size_t size) {
+    if (v.empty()) return;
+    const char* b = reinterpret_cast<const char*>(data);
+    FUZZ_CHECK(v.data() >= b && v.data() + v.size() <= b + size);
+}
+
+}  // namespace pbxgate::fuzz
