@@ -11,24 +11,11 @@
 #include "protect/sip_guard.hpp"
 #include "sip/sip_message.hpp"
 #include "sip_samples.hpp"
-#include "util/thread_clock.hpp"
+#include "bench_timing.hpp"
 
 using namespace pbxgate;
 
-namespace {
-
-template <class F>
-double best_ns(unsigned passes, std::uint64_t iters, F&& body) {
-    std::vector<double> per;
-    for (unsigned p = 0; p < passes; ++p) {
-        const double start = thread_cpu_ns();
-        for (std::uint64_t i = 0; i < iters; ++i) body(i);
-        per.push_back((thread_cpu_ns() - start) / static_cast<double>(iters));
-    }
-    return *std::min_element(per.begin(), per.end());
-}
-
-}  // namespace
+using bench::best_ns;
 
 int main(int argc, char** argv) {
     const bool smoke = argc > 1 && std::strcmp(argv[1], "--smoke") == 0;
