@@ -23,11 +23,16 @@ int main(int argc, char** argv) {
     const unsigned passes = smoke ? 1 : 7;
     const std::string& msg = test::sip_register_with_auth;
     unsigned sink = 0;
-    const double parse_ns = best_ns(passes, iters, [&](std::uint64_t) {
-        sip::message_view m;
-        sink += static_cast<unsigned>(sip::parse_message(msg, m)) + m.cseq;
+    // Read into one view reused message after message, as the packet path's SIP stage does;
+    // many short passes (the message stays in cache, so a pass needs no warm-up).
+    sip::message_view read_view;
+    const unsigned read_passes = smoke ? 1 : 300;
+    const bench::pass_times parse = bench::time_passes(read_passes, iters / 200, [&](std::uint64_t) {
+        sink += static_cast<unsigned>(sip::parse_message(msg, read_view)) + read_view.cseq;
+        asm volatile("" : : "g"(&read_view) : "memory");
     });
-    std::printf("sip parse: %.1f ns/message (REGISTER, %zu bytes)\n", parse_ns, msg.size());
+    std::printf("sip parse: %.1f ns/message (REGISTER, %zu bytes; best of %u passes of %llu, median %.1f)\n",
+                parse.best, msg.size(), read_passes, static_cast<unsigned long long>(iters / 200), parse.median);
 
     // Source-state update: a REGISTER request from one of 32768 sources judged by the guard
     // (scanner lists, table lookup, retransmission ring, rate tiers). Each source asks once per
@@ -70,8 +75,8 @@ int main(int argc, char** argv) {
     protect::sip_guard guard2(1 << 16, 32, 64);
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(msg.data());
     std::uint64_t drops2 = 0;
+    sip::message_view v;
     const double inspect_ns = best_ns(passes, iters, [&](std::uint64_t i) {
-        sip::message_view v;
         sip::parse_message(bytes, msg.size(), v);
         v.cseq = static_cast<std::uint32_t>(i);
         const auto out = guard2.on_request(gs, src_of(i), zone::internet, v, now_of(n2++), false);

@@ -63,7 +63,7 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
             in.now = engine_now;
             in.pinholes = settings_.pinholes;
             in.media = &media_;
-            const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_);
+            const protect::guard_outcome o = protect::sip_stage(policy, *settings_.guard, in, d, sip_, message_);
             if (o.banned_now) {
                 drop_record rec = record_of(view, d, monitor, pub.generation);
                 rec.kind = record_kind::ban;

@@ -68,6 +68,7 @@ private:
     std::uint64_t overrun_reported_s_ = 0;
     protect::sip_counters sip_;
     media::media_counters media_;
+    sip::message_view message_;  // the SIP stage's scratch
 };
 
 }  // namespace pbxgate

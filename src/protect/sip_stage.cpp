@@ -24,7 +24,7 @@ bool leaves_pbx(const compiled_policy& policy, const packet_view& view, std::uin
 }
 
 guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const sip_stage_input& in, decision& d,
-                        sip_counters& counters) noexcept {
+                        sip_counters& counters, sip::message_view& scratch) noexcept {
     guard_outcome out;
     const packet_view& v = *in.view;
     if (!v.ok() || !v.has_ports) return out;
@@ -36,7 +36,7 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
         d = decision{verdict::accept, reason::allowed, policy.zone_of(v.dst, packet_meta{}), svc};
         if (!policy.sip_enabled() || policy.sip_kind_of(svc) != compiled_policy::sip_kind::readable) return out;
         if (tcp && !sip::starts_message(v.payload, v.payload_len)) return out;
-        sip::message_view m;
+        sip::message_view& m = scratch;
         if (sip::parse_message(v.payload, v.payload_len, m) != sip::parse_status::ok) return out;
         // The PBX's own SDP (its answers, and its requests on connections a peer opened).
         if (in.pinholes != nullptr) media::learn(policy, *in.pinholes, m, v.dst, true, in.now, *in.media);
@@ -60,7 +60,7 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
         // Not guarded, but its SDP still opens pinholes (a site may negotiate LAN media too).
         if (in.pinholes != nullptr && kind == compiled_policy::sip_kind::readable &&
             (!tcp || sip::starts_message(v.payload, v.payload_len))) {
-            sip::message_view m;
+            sip::message_view& m = scratch;
             if (sip::parse_message(v.payload, v.payload_len, m) == sip::parse_status::ok)
                 media::learn(policy, *in.pinholes, m, v.src, false, in.now, *in.media);
         }
@@ -98,7 +98,7 @@ guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const s
         // A handshake, an ACK, a body or a keepalive segment: no new message starts here.
         return ban_check();
     }
-    sip::message_view m;
+    sip::message_view& m = scratch;
     const sip::parse_status st = sip::parse_message(v.payload, v.payload_len, m);
     if (st == sip::parse_status::keepalive) {
         bump(counters.keepalives);

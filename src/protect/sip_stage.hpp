@@ -38,9 +38,11 @@ struct sip_stage_input {
 
 // `d` is the port policy's decision (inbound) and is replaced when the SIP stage decides.
 // Outbound SIP from the PBX is observed and always accepted. Returns the guard's outcome
-// (banned_now/event set when this packet banned its source).
+// (banned_now/event set when this packet banned its source). The message is read into
+// `scratch`, the caller's view reused packet after packet: building a fresh view per packet
+// costs as much as reading a short start line.
 guard_outcome sip_stage(const compiled_policy& policy, sip_guard& guard, const sip_stage_input& in, decision& d,
-                        sip_counters& counters) noexcept;
+                        sip_counters& counters, sip::message_view& scratch) noexcept;
 
 // Does this packet leave the PBX? Host placement: the OUTPUT hook; router: FORWARD from a
 // protected address.

@@ -31,6 +31,7 @@ void replay_capture(const compiled_policy& policy, const capture_contents& captu
         sip->pinholes = std::make_shared<media::pinhole_table>(policy.source().media.capacity);
     protect::sip_counters counters;
     media::media_counters media_counters;
+    sip::message_view message;
     for (const captured_packet& p : capture.packets) {
         packet_view view;
         parse_ip_packet(p.ip.data(), p.ip.size(), p.wire_len, view);
@@ -46,7 +47,7 @@ void replay_capture(const compiled_policy& policy, const capture_contents& captu
                 if (pbx.contains(view.src.unmapped())) in.outbound = true;
             in.pinholes = sip->pinholes.get();
             in.media = &media_counters;
-            const protect::guard_outcome o = protect::sip_stage(policy, *sip->guard, in, d, counters);
+            const protect::guard_outcome o = protect::sip_stage(policy, *sip->guard, in, d, counters, message);
             if (o.banned_now)
                 sip->bans.push_back({o.event.source, std::string(protect::to_string(o.event.why)), p.index,
                                      o.event.duration_s});

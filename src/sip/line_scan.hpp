@@ -78,6 +78,10 @@ private:
         const std::size_t left = static_cast<std::size_t>(end_ - blk);
         if (left >= 64) {
             mask_ = Mask(blk);
+        } else if (end_ - begin_ >= 64) {
+            // The last partial block: the 64 bytes ending at the input's end, shifted so bit 0
+            // is the block's first byte (the bytes before it were searched already).
+            mask_ = Mask(end_ - 64) >> (64 - left);
         } else {
             char tail[64] = {};  // the zero padding holds no C: nothing is found past the input
             std::memcpy(tail, blk, left);
@@ -91,16 +95,51 @@ private:
     std::uint64_t mask_ = 0;
 };
 
-// The first `c` in s at or after `from`, or npos: 16 bytes per compare while 16 are left
-// inside s (never reading past it), then byte by byte.
+// The first byte of s at or after `from` that is one of Cs, or npos: 16 bytes per compare,
+// never reading outside s. A tail shorter than 16 bytes is read as the last 16 bytes of s
+// (overlapping what was searched, masked off) when s is that long, else byte by byte.
+template <char... Cs>
+inline std::size_t find_any(std::string_view s, std::size_t from = 0) noexcept {
+    std::size_t i = from;
+#if defined(PBXGATE_SIP_SSE2)
+    const auto hits = [](const char* at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        __m128i eq = _mm_setzero_si128();
+        ((eq = _mm_or_si128(eq, _mm_cmpeq_epi8(v, _mm_set1_epi8(Cs)))), ...);
+        return static_cast<unsigned>(_mm_movemask_epi8(eq));
+    };
+    for (; i + 16 <= s.size(); i += 16) {
+        const unsigned m = hits(s.data() + i);
+        if (m != 0) return i + static_cast<std::size_t>(__builtin_ctz(m));
+    }
+    if (i < s.size() && s.size() >= 16) {
+        const std::size_t base = s.size() - 16;  // base < i: bits below i - base are searched bytes
+        const unsigned m = hits(s.data() + base) >> (i - base);
+        return m != 0 ? i + static_cast<std::size_t>(__builtin_ctz(m)) : std::string_view::npos;
+    }
+#endif
+    for (; i < s.size(); ++i)
+        if (((s[i] == Cs) || ...)) return i;
+    return std::string_view::npos;
+}
+
+// The first `c` in s at or after `from`, or npos.
 inline std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
     std::size_t i = from;
 #if defined(PBXGATE_SIP_SSE2)
     const __m128i needle = _mm_set1_epi8(c);
+    const auto hits = [&](const char* at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)));
+    };
     for (; i + 16 <= s.size(); i += 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-        const int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle));
-        if (m != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+        const unsigned m = hits(s.data() + i);
+        if (m != 0) return i + static_cast<std::size_t>(__builtin_ctz(m));
+    }
+    if (i < s.size() && s.size() >= 16) {
+        const std::size_t base = s.size() - 16;
+        const unsigned m = hits(s.data() + base) >> (i - base);
+        return m != 0 ? i + static_cast<std::size_t>(__builtin_ctz(m)) : std::string_view::npos;
     }
 #endif
     for (; i < s.size(); ++i)

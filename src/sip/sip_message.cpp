@@ -1,6 +1,7 @@
 #include "sip/sip_message.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <type_traits>
 
@@ -44,46 +45,112 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
-// RFC 3261 token characters.
-constexpr bool is_token_char(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
-            return true;
-        default:
-            return false;
-    }
+// A name (of a header or a parameter) compared 8 bytes at a time instead of byte by byte: `pattern` holds the
+// lower-case name and `fold` the case bit (0x20) at its letters only, so (word | fold) equals
+// the pattern exactly when each letter matches in either case and every other byte ('-')
+// matches as itself. Words: bytes 0-7, the last 8 (overlapping) and 8-15 for names over 16.
+struct name_words {
+    std::uint64_t pattern[3]{};
+    std::uint64_t fold[3]{};
+    std::uint64_t keep = ~std::uint64_t{0};  // the bytes of word 0 that belong to the name
+};
+
+constexpr name_words words_of(std::string_view name) {
+    name_words w;
+    const auto word = [&](std::size_t from, unsigned slot) {
+        for (std::size_t i = 0; i < 8 && from + i < name.size(); ++i) {
+            const char c = name[from + i];
+            const bool letter = c >= 'a' && c <= 'z';
+            w.pattern[slot] |= std::uint64_t{static_cast<unsigned char>(c)} << (8 * i);
+            if (letter) w.fold[slot] |= std::uint64_t{0x20} << (8 * i);
+        }
+    };
+    word(0, 0);
+    if (name.size() < 8) w.keep = (std::uint64_t{1} << (8 * name.size())) - 1;
+    if (name.size() > 8) word(name.size() - 8, 1);
+    if (name.size() > 16) word(8, 2);
+    return w;
 }
 
-// Leading decimal digits, saturating at 2^32-1; -1 when there are none.
-std::int64_t parse_number(std::string_view s) noexcept {
-    s = trim(s);
+inline std::uint64_t load_word(const char* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+template <std::size_t N>
+struct fixed_name {
+    char text[N]{};
+    constexpr fixed_name(const char (&s)[N]) {
+        for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+    }
+};
+
+// `s` holds the name's bytes (as long as Name) and at least 8 readable bytes.
+template <fixed_name Name>
+inline bool name_is(const char* s) noexcept {
+    constexpr std::size_t n = sizeof(Name.text) - 1;
+    static_assert(n >= 2 && n <= 24);
+    constexpr name_words w = words_of(std::string_view(Name.text, n));
+    if (((load_word(s) | w.fold[0]) & w.keep) != w.pattern[0]) return false;
+    if constexpr (n > 8)
+        if ((load_word(s + n - 8) | w.fold[1]) != w.pattern[1]) return false;
+    if constexpr (n > 16)
+        if ((load_word(s + 8) | w.fold[2]) != w.pattern[2]) return false;
+    return true;
+}
+
+// RFC 3261 token characters, as a table: the start line's method is read byte by byte.
+constexpr std::array<bool, 256> token_chars = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<unsigned>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<unsigned>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<unsigned>(c)] = true;
+    for (const char c : std::string_view("-.!%*_+`'~")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+constexpr bool is_token_char(char c) noexcept { return token_chars[static_cast<unsigned char>(c)]; }
+
+// Leading decimal digits (after blanks), saturating at 2^32-1; -1 when there are none.
+// `digits` is set to where the digits end.
+std::int64_t parse_number(std::string_view s, std::size_t& digits) noexcept {
     std::size_t i = 0;
+    while (i < s.size() && is_ws(s[i])) ++i;
+    const std::size_t first = i;
     std::int64_t v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    for (; i < s.size() && static_cast<unsigned char>(s[i] - '0') <= 9; ++i) {
         v = v * 10 + (s[i] - '0');
         if (v > 0xffffffffLL) v = 0xffffffffLL;
-        ++i;
     }
-    return i == 0 ? -1 : v;
+    digits = i;
+    return i == first ? -1 : v;
+}
+std::int64_t parse_number(std::string_view s) noexcept {
+    std::size_t digits = 0;
+    return parse_number(s, digits);
 }
 
-// The value of `;name=` among parameters (case-insensitive name), up to ; , or whitespace.
-std::string_view find_param(std::string_view params, std::string_view name) noexcept {
+// The value of `;Name=` among parameters (case-insensitive name), up to ; , or whitespace.
+template <fixed_name Name>
+std::string_view find_param(std::string_view params) noexcept {
+    constexpr std::size_t n = sizeof(Name.text) - 1;
     std::size_t pos = 0;
     while ((pos = find_char(params, ';', pos)) != std::string_view::npos) {
         ++pos;
         while (pos < params.size() && is_ws(params[pos])) ++pos;
-        if (params.size() - pos > name.size() && iequals(params.substr(pos, name.size()), name)) {
-            std::size_t at = pos + name.size();
+        if (params.size() - pos <= n) continue;
+        const bool named = params.size() - pos >= 8 && std::endian::native == std::endian::little
+                               ? name_is<Name>(params.data() + pos)
+                               : iequals(params.substr(pos, n), std::string_view(Name.text, n));
+        if (!named) continue;
+        std::size_t at = pos + n;
+        while (at < params.size() && is_ws(params[at])) ++at;
+        if (at < params.size() && params[at] == '=') {
+            ++at;
             while (at < params.size() && is_ws(params[at])) ++at;
-            if (at < params.size() && params[at] == '=') {
-                ++at;
-                while (at < params.size() && is_ws(params[at])) ++at;
-                std::size_t end = at;
-                while (end < params.size() && params[end] != ';' && params[end] != ',' && !is_ws(params[end])) ++end;
-                return params.substr(at, end - at);
-            }
+            std::size_t end = detail::find_any<';', ',', ' ', '\t'>(params, at);
+            if (end == std::string_view::npos) end = params.size();
+            return params.substr(at, end - at);
         }
     }
     return {};
@@ -108,7 +175,15 @@ std::string_view split_name_addr(std::string_view v, name_addr& out) noexcept {
     std::size_t search_from = 0;
     if (!v.empty() && v.front() == '"') {
         std::size_t i = 1;
-        while (i < v.size() && v[i] != '"') i += (v[i] == '\\' && i + 1 < v.size()) ? 2 : 1;
+        for (;;) {  // to the closing quote, stepping over escaped characters
+            i = detail::find_any<'"', '\\'>(v, i);
+            if (i == std::string_view::npos) {
+                i = v.size();
+                break;
+            }
+            if (v[i] == '"') break;
+            i += i + 1 < v.size() ? 2 : 1;
+        }
         out.display = v.substr(1, (i < v.size() ? i : v.size()) - 1);
         search_from = i < v.size() ? i + 1 : v.size();
     }
@@ -130,14 +205,14 @@ std::string_view split_name_addr(std::string_view v, name_addr& out) noexcept {
 
 void parse_name_addr(std::string_view v, name_addr& out) noexcept {
     const std::string_view params = split_name_addr(v, out);
-    out.tag = find_param(params, "tag");
+    out.tag = find_param<"tag">(params);
 }
 
 // The header kinds we read; everything else is skipped.
 enum class hdr : std::uint8_t { other, via, from, to, call_id, cseq, user_agent, server, contact, expires,
                                 authorization, proxy_authorization, content_length, content_type };
 
-hdr classify_header(std::string_view name) noexcept {
+hdr classify_header_bytes(std::string_view name) noexcept {
     if (name.empty()) return hdr::other;
     // Most headers we skip (Allow, Max-Forwards, Supported...) fail on the first letter.
     switch (lower(name[0])) {
@@ -178,30 +253,54 @@ hdr classify_header(std::string_view name) noexcept {
     }
 }
 
+// The name's bytes are [s, s + n); `readable` bytes from s may be read (the rest of the
+// message). The word compare needs 8 readable bytes and a little-endian load; otherwise
+// (a datagram cut a few bytes after the name) the byte compare answers.
+hdr classify_header(const char* s, std::size_t n, std::size_t readable) noexcept {
+    if constexpr (std::endian::native != std::endian::little) return classify_header_bytes(std::string_view(s, n));
+    if (n == 1 || readable < 8) return classify_header_bytes(std::string_view(s, n));
+    switch (n) {
+        case 2: return name_is<"to">(s) ? hdr::to : hdr::other;
+        case 3: return name_is<"via">(s) ? hdr::via : hdr::other;
+        case 4: return name_is<"from">(s) ? hdr::from : (name_is<"cseq">(s) ? hdr::cseq : hdr::other);
+        case 6: return name_is<"server">(s) ? hdr::server : hdr::other;
+        case 7:
+            if (name_is<"call-id">(s)) return hdr::call_id;
+            if (name_is<"contact">(s)) return hdr::contact;
+            if (name_is<"expires">(s)) return hdr::expires;
+            return hdr::other;
+        case 10: return name_is<"user-agent">(s) ? hdr::user_agent : hdr::other;
+        case 12: return name_is<"content-type">(s) ? hdr::content_type : hdr::other;
+        case 13: return name_is<"authorization">(s) ? hdr::authorization : hdr::other;
+        case 14: return name_is<"content-length">(s) ? hdr::content_length : hdr::other;
+        case 19: return name_is<"proxy-authorization">(s) ? hdr::proxy_authorization : hdr::other;
+        default: return hdr::other;
+    }
+}
+
 void apply_header(hdr kind, std::string_view value, message_view& m) noexcept {
     switch (kind) {
         case hdr::via:
             if (m.via_branch.empty()) {
                 const std::string_view first = value.substr(0, find_char(value, ','));
-                m.via_branch = find_param(first, "branch");
+                m.via_branch = find_param<"branch">(first);
             }
             break;
         case hdr::from:
             if (m.from.uri.empty()) parse_name_addr(value, m.from);
             break;
         case hdr::to:
-            if (m.to.uri.empty()) parse_name_addr(value, m.to);
+            if (m.to_header.empty()) m.to_header = value;
             break;
         case hdr::call_id:
             if (m.call_id.empty()) m.call_id = value;
             break;
         case hdr::cseq:
             if (m.cseq == 0) {
-                const std::int64_t n = parse_number(value);
+                std::size_t digits = 0;
+                const std::int64_t n = parse_number(value, digits);
                 if (n > 0) m.cseq = static_cast<std::uint32_t>(n);
-                std::size_t i = 0;
-                while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
-                m.cseq_method = method_from_token(trim(value.substr(i)));
+                m.cseq_method = method_from_token(trim(value.substr(digits)));
             }
             break;
         case hdr::user_agent:
@@ -211,14 +310,7 @@ void apply_header(hdr kind, std::string_view value, message_view& m) noexcept {
             if (m.server.empty()) m.server = value;
             break;
         case hdr::contact:
-            if (m.contact.empty()) {
-                m.contact = value;
-                name_addr c;
-                const std::string_view first = value.substr(0, find_char(value, ','));
-                const std::string_view params = split_name_addr(first, c);
-                const std::string_view e = find_param(params, "expires");
-                if (!e.empty()) m.contact_expires = parse_number(e);
-            }
+            if (m.contact.empty()) m.contact = value;
             break;
         case hdr::expires:
             if (m.expires < 0) m.expires = parse_number(value);
@@ -235,26 +327,41 @@ void apply_header(hdr kind, std::string_view value, message_view& m) noexcept {
     }
 }
 
-// out = message_view{} builds a zeroed temporary and copies it with `rep movs`, whose start-up
-// costs more than the rest of a short message's start line: copy a blank 16 bytes at a time.
+// `out = message_view{}` (or a copy of a blank one) compiles to `rep stos`/`rep movs` with
+// g++'s generic tuning, whose start-up costs more than reading a short start line: clear the
+// view 16 bytes at a time instead (the empty asm keeps the compiler from turning the loop back
+// into a memset), then set the fields whose "absent" value is not zero.
 void reset(message_view& out) noexcept {
-    static constexpr message_view blank{};
     static_assert(std::is_trivially_copyable_v<message_view>);
-#if defined(PBXGATE_SIP_SSE2)
-    constexpr std::size_t n = sizeof(message_view) / 16;
     auto* dst = reinterpret_cast<unsigned char*>(&out);
-    const auto* src = reinterpret_cast<const unsigned char*>(&blank);
-    for (std::size_t i = 0; i < n; ++i)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * i),
-                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * i)));
-    std::memcpy(dst + 16 * n, src + 16 * n, sizeof(message_view) % 16);
+#if defined(PBXGATE_SIP_SSE2)
+    const __m128i zero = _mm_setzero_si128();
+    std::size_t i = 0;
+    for (; i + 16 <= sizeof(message_view); i += 16) {
+        asm("" : "+r"(dst));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), zero);
+    }
+    for (; i < sizeof(message_view); ++i) dst[i] = 0;
 #else
-    out = blank;
+    std::memset(dst, 0, sizeof(message_view));
 #endif
+    static constexpr message_view blank{};
+    out.expires = blank.expires;
+    out.content_length = blank.content_length;
+    out.request_method = blank.request_method;
+    out.cseq_method = blank.cseq_method;
+}
+
+// "SIP/2.0 " in either case: one word compare.
+inline bool is_sip_version_sp(const char* p) noexcept {
+    constexpr std::uint64_t pattern = 0x20302e322f706973ULL;  // "sip/2.0 " little-endian
+    constexpr std::uint64_t fold = 0x0000000000202020ULL;     // case bit of s, i, p
+    if constexpr (std::endian::native == std::endian::little) return (load_word(p) | fold) == pattern;
+    return istarts_with(std::string_view(p, 8), "SIP/2.0 ");
 }
 
 bool parse_start_line(std::string_view line, message_view& m) noexcept {
-    if (line.size() >= 11 && istarts_with(line, "SIP/2.0 ")) {
+    if (line.size() >= 11 && is_sip_version_sp(line.data())) {
         std::string_view rest = line.substr(8);
         while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
         if (rest.size() < 3) return false;
@@ -284,32 +391,94 @@ bool parse_start_line(std::string_view line, message_view& m) noexcept {
     return true;
 }
 
+// The first ':' of a header line [line, line_end), or nullptr; `end` is the message's end. A
+// name is short: one 16-byte compare finds the colon of nearly every line.
+const char* header_colon(const char* line, const char* line_end, const char* end) noexcept {
+#if defined(PBXGATE_SIP_SSE2)
+    if (end - line >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line));
+        const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+        if (m != 0) {
+            const char* at = line + __builtin_ctz(m);
+            return at < line_end ? at : nullptr;
+        }
+        if (line_end - line <= 16) return nullptr;
+        const std::string_view rest(line + 16, static_cast<std::size_t>(line_end - line - 16));
+        const std::size_t at = find_char(rest, ':');
+        return at == std::string_view::npos ? nullptr : rest.data() + at;
+    }
+#else
+    (void)end;
+#endif
+    const std::string_view l(line, static_cast<std::size_t>(line_end - line));
+    const std::size_t at = find_char(l, ':');
+    return at == std::string_view::npos ? nullptr : line + at;
+}
+
 }  // namespace
+
+name_addr message_view::to() const noexcept {
+    name_addr out;
+    parse_name_addr(to_header, out);
+    return out;
+}
+
+std::int64_t message_view::contact_expires() const noexcept {
+    name_addr c;
+    const std::string_view first = contact.substr(0, find_char(contact, ','));
+    const std::string_view e = find_param<"expires">(split_name_addr(first, c));
+    return e.empty() ? -1 : parse_number(e);
+}
 
 std::string_view to_string(method m) noexcept {
     const auto i = static_cast<unsigned>(m);
     return (i == 0 || i >= method_count) ? std::string_view("OTHER") : method_names[i];
 }
 
+namespace {
+// Equal to a literal of the same length: a compare of constant size, a few loads, no call.
+template <std::size_t N>
+inline bool same_as(const char* t, const char (&literal)[N]) noexcept {
+    return std::memcmp(t, literal, N - 1) == 0;
+}
+}  // namespace
+
 method method_from_token(std::string_view token) noexcept {
-    // One candidate by first letter and length, then one exact compare.
-    if (token.size() < 3 || token.size() > 9) return method::unknown;
-    method m = method::unknown;
-    switch (token[0]) {
-        case 'A': m = method::ack; break;
-        case 'B': m = method::bye; break;
-        case 'C': m = method::cancel; break;
-        case 'I': m = token.size() == 6 ? method::invite : method::info; break;
-        case 'M': m = method::message; break;
-        case 'N': m = method::notify; break;
-        case 'O': m = method::options; break;
-        case 'P': m = token.size() == 5 ? method::prack : method::publish; break;
-        case 'R': m = token.size() == 8 ? method::register_ : method::refer; break;
-        case 'S': m = method::subscribe; break;
-        case 'U': m = method::update; break;
-        default: return method::unknown;
+    // By length, then whole-token compares of a constant size (a few loads, no call).
+    const char* t = token.data();
+    switch (token.size()) {
+        case 3:
+            if (same_as(t, "ACK")) return method::ack;
+            if (same_as(t, "BYE")) return method::bye;
+            break;
+        case 4:
+            if (same_as(t, "INFO")) return method::info;
+            break;
+        case 5:
+            if (same_as(t, "PRACK")) return method::prack;
+            if (same_as(t, "REFER")) return method::refer;
+            break;
+        case 6:
+            if (same_as(t, "INVITE")) return method::invite;
+            if (same_as(t, "CANCEL")) return method::cancel;
+            if (same_as(t, "NOTIFY")) return method::notify;
+            if (same_as(t, "UPDATE")) return method::update;
+            break;
+        case 7:
+            if (same_as(t, "OPTIONS")) return method::options;
+            if (same_as(t, "MESSAGE")) return method::message;
+            if (same_as(t, "PUBLISH")) return method::publish;
+            break;
+        case 8:
+            if (same_as(t, "REGISTER")) return method::register_;
+            break;
+        case 9:
+            if (same_as(t, "SUBSCRIBE")) return method::subscribe;
+            break;
+        default:
+            break;
     }
-    return method_names[static_cast<unsigned>(m)] == token ? m : method::unknown;
+    return method::unknown;
 }
 
 std::string_view to_string(parse_status s) noexcept {
@@ -334,10 +503,8 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
         while (q < end && (*q == '\r' || *q == '\n')) ++q;
         if (q == end) return parse_status::keepalive;
     }
-    // Line ends and colons come from masks of 64-byte blocks (sip/line_scan.hpp).
-    // Two finders, one per byte: each moves forward only, so each block's mask is built once.
+    // Line ends come from masks of 64-byte blocks (sip/line_scan.hpp), built once per block.
     detail::byte_finder<'\n'> newlines(p, end);
-    detail::byte_finder<':'> colons(p, end);
     // Start line.
     const char* nl = newlines.next(p, end);
     const char* line_end = nl ? nl : end;
@@ -359,7 +526,7 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
         p = nl ? nl + 1 : end;
         if (is_ws(*line_start)) continue;  // folded continuation of the previous header
         if (out.header_count >= max_headers) return parse_status::too_many_headers;
-        const char* const colon = colons.next(line_start, line_end);
+        const char* const colon = header_colon(line_start, line_end, end);
         if (colon == nullptr) {
             // A header cut by the capture length is not an error; a colon-less line inside is.
             if (nl == nullptr) break;
@@ -368,10 +535,12 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
         ++out.header_count;
         const char* name_end = colon;
         while (name_end > line_start && is_ws(name_end[-1])) --name_end;
-        const hdr kind = classify_header(std::string_view(line_start, static_cast<std::size_t>(name_end - line_start)));
+        const hdr kind = classify_header(line_start, static_cast<std::size_t>(name_end - line_start),
+                                         static_cast<std::size_t>(end - line_start));
         if (kind == hdr::other) continue;
         const char* v = colon + 1;
         const char* v_end = line_end;
+        if (v_end > v && v_end[-1] == '\r') --v_end;
         while (v < v_end && is_ws(*v)) ++v;
         while (v_end > v && (is_ws(v_end[-1]) || v_end[-1] == '\r')) --v_end;
         apply_header(kind, std::string_view(v, static_cast<std::size_t>(v_end - v)), out);

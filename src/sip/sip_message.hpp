@@ -45,17 +45,18 @@ struct message_view {
     // Status line
     std::uint16_t status = 0;       // 100..699 for a response
     std::string_view reason_phrase;
-    // Headers (first occurrence; empty / -1 when absent)
+    // Headers (first occurrence; empty / -1 when absent). What the packet path reads for
+    // every request is split here; To and the Contact's parameters, which it needs only for
+    // some responses, are kept whole and split on demand (to(), contact_expires()).
     std::string_view via_branch;    // branch of the topmost Via
     name_addr from;
-    name_addr to;
+    std::string_view to_header;     // the whole first To value
     std::string_view call_id;
     std::uint32_t cseq = 0;
     method cseq_method = method::unknown;
     std::string_view user_agent;    // User-Agent (requests) - Server is kept apart
     std::string_view server;
     std::string_view contact;       // the whole first Contact value
-    std::int64_t contact_expires = -1;  // ;expires= of the first Contact
     std::int64_t expires = -1;          // Expires header
     bool has_authorization = false;
     bool has_proxy_authorization = false;
@@ -68,8 +69,13 @@ struct message_view {
     bool headers_complete = false;  // the empty line ending the headers was seen
 
     bool has_credentials() const noexcept { return has_authorization || has_proxy_authorization; }
+    name_addr to() const noexcept;                 // To, split
+    std::int64_t contact_expires() const noexcept;  // ;expires= of the first Contact, -1 when none
     // The expiry a registrar granted: the Contact's expires parameter, else Expires, else -1.
-    std::int64_t granted_expiry() const noexcept { return contact_expires >= 0 ? contact_expires : expires; }
+    std::int64_t granted_expiry() const noexcept {
+        const std::int64_t c = contact_expires();
+        return c >= 0 ? c : expires;
+    }
 };
 
 inline constexpr std::uint16_t max_headers = 128;
