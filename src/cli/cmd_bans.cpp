@@ -22,7 +22,6 @@
 namespace pbxgate::cli {
 namespace {
 
-constexpr int exit_no_engine = 3;
 
 struct bans_cli {
     std::string runtime_dir = "/run/pbxgate";

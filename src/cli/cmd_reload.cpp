@@ -21,7 +21,7 @@
 namespace pbxgate::cli {
 namespace {
 
-constexpr int exit_no_engine = 2;
+constexpr int exit_reload_no_engine = 2;  // the man page: no engine to signal (no pid file, no process)
 
 struct reload_cli {
     std::string pid_file = default_pid_file();
@@ -39,13 +39,13 @@ int reload(const reload_cli& c) {
                          "pbxgate reload: no engine running: cannot read a pid from %s (is `pbxgate run` up? "
                          "give its --pid-file)\n",
                          c.pid_file.c_str());
-            return exit_no_engine;
+            return exit_reload_no_engine;
         }
     }
     if (!alive(pid)) {
         std::fprintf(stderr, "pbxgate reload: no engine running: process %ld named by %s is gone (stale pid file)\n",
                      pid, c.pid_file.c_str());
-        return exit_no_engine;
+        return exit_reload_no_engine;
     }
     const std::string status_path = reload_status_path(c.pid_file);
     // The engine writes its status before its pid file, so a missing or foreign status here
@@ -60,7 +60,7 @@ int reload(const reload_cli& c) {
     }
     if (kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
         std::fprintf(stderr, "pbxgate reload: cannot signal process %ld: %s\n", pid, std::strerror(errno));
-        return errno == ESRCH ? exit_no_engine : exit_failure;
+        return errno == ESRCH ? exit_reload_no_engine : exit_failure;
     }
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(c.timeout_s);
     for (;;) {
@@ -80,7 +80,7 @@ int reload(const reload_cli& c) {
         }
         if (!alive(pid)) {
             std::fprintf(stderr, "pbxgate reload: engine %ld exited before answering\n", pid);
-            return exit_no_engine;
+            return exit_reload_no_engine;
         }
         if (std::chrono::steady_clock::now() >= give_up) {
             std::fprintf(stderr, "pbxgate reload: engine %ld did not answer within %.1f s (status file %s)\n", pid,

@@ -14,6 +14,7 @@ namespace pbxgate::cli {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;  // the command ran and the answer is "no" (invalid policy...)
 inline constexpr int exit_usage = 2;    // wrong flags or arguments
+inline constexpr int exit_no_engine = 3;  // `bans`, `explain --media`: no engine answers on the control socket
 
 void register_check_command(CLI::App& app, int& exit_code);
 void register_explain_command(CLI::App& app, int& exit_code);

@@ -11,7 +11,6 @@
 namespace pbxgate::cli {
 namespace {
 
-constexpr int exit_no_engine = 3;  // as `pbxgate bans`: no engine listens on the socket
 
 std::int64_t number(const json_value& row, const char* key) {
     const json_value* v = row.find(key);
