@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -115,6 +117,87 @@ TEST_CASE("sip: compact header forms and case-insensitive names") {
     CHECK(m.has_proxy_authorization);
     CHECK_FALSE(m.has_authorization);
     CHECK(m.has_credentials());
+}
+
+TEST_CASE("sip: header names match in any case and nothing else") {
+    // Names are compared a word at a time: every letter in either case, '-' only as itself,
+    // the length exactly; names near the end of a datagram (fewer than 8 bytes left) too.
+    struct row { std::string line; bool is_user_agent; };
+    const std::vector<row> rows{
+        {"User-Agent: x", true},
+        {"uSeR-aGeNt: x", true},
+        {"USER-AGENT : x", true},      // blanks before the colon
+        {"User_Agent: x", false},      // '_' is not '-'
+        {"User\rAgent: x", false},     // nor is CR ('-' | 0x20 would be)
+        {"User-Agents: x", false},
+        {"Ser-Agent: x", false},
+        {"User-Agenu: x", false},      // last letter differs
+        {"Uzer-Agent: x", false},
+        {"User-@gent: x", false},      // '@' | 0x20 is '`', not a letter of the name
+    };
+    for (const row& r : rows) {
+        INFO(r.line);
+        const std::string text = "OPTIONS sip:x SIP/2.0\r\n" + r.line + "\r\n\r\n";
+        message_view m;
+        REQUIRE(parse_message(text, m) == parse_status::ok);
+        CHECK((m.user_agent == "x") == r.is_user_agent);
+    }
+    struct short_row { std::string text; std::string_view call_id, to; };
+    const std::vector<short_row> cut{
+        {"OPTIONS sip:x SIP/2.0\r\ni:a", "a", ""},  // a datagram ending inside the header
+        {"OPTIONS sip:x SIP/2.0\r\nTo:b", "", "b"},
+        {"OPTIONS sip:x SIP/2.0\r\nCALL-ID:c", "c", ""},
+        {"OPTIONS sip:x SIP/2.0\r\nCall-Iq:c", "", ""},
+    };
+    for (const short_row& r : cut) {
+        INFO(r.text);
+        message_view m;
+        REQUIRE(parse_message(r.text, m) == parse_status::ok);
+        CHECK(m.call_id == r.call_id);
+        CHECK(m.to_header == r.to);
+    }
+    // Every name the reader keeps, each of the 2^letters case mixes of the short ones.
+    struct name_row { std::string name; std::function<bool(const message_view&)> seen; };
+    const std::vector<name_row> names{
+        {"via", [](const message_view& m) { return m.via_branch == "1"; }},
+        {"from", [](const message_view& m) { return m.from.user == "u"; }},
+        {"to", [](const message_view& m) { return m.to_header == "<sip:u@h>;branch=1"; }},
+        {"cseq", [](const message_view& m) { return m.cseq == 7; }},
+        {"server", [](const message_view& m) { return !m.server.empty(); }},
+        {"expires", [](const message_view& m) { return m.expires == 7; }},
+        {"contact", [](const message_view& m) { return !m.contact.empty(); }},
+        {"call-id", [](const message_view& m) { return !m.call_id.empty(); }},
+    };
+    for (const name_row& n : names) {
+        for (unsigned mix = 0; mix < (1u << n.name.size()); ++mix) {
+            std::string name = n.name;
+            for (std::size_t i = 0; i < name.size(); ++i)
+                if ((mix >> i) & 1u) name[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[i])));
+            const std::string value = n.name == "via" ? "SIP/2.0/UDP h;branch=1" : n.name == "cseq" || n.name == "expires"
+                                                                                    ? "7 REGISTER"
+                                                                                    : "<sip:u@h>;branch=1";
+            const std::string text = "OPTIONS sip:x SIP/2.0\r\n" + name + ": " + value + "\r\n\r\n";
+            INFO(text);
+            message_view m;
+            REQUIRE(parse_message(text, m) == parse_status::ok);
+            CHECK(n.seen(m));
+        }
+    }
+}
+
+TEST_CASE("sip: method tokens are exact and case-sensitive") {
+    for (unsigned i = 1; i < method_count; ++i) {
+        const auto m = static_cast<method>(i);
+        const std::string name(to_string(m));
+        CHECK(method_from_token(name) == m);
+        std::string lower_case = name;
+        lower_case[lower_case.size() - 1] = static_cast<char>(lower_case.back() + 32);
+        CHECK(method_from_token(lower_case) == method::unknown);
+        CHECK(method_from_token(name.substr(0, name.size() - 1)) == method::unknown);
+        CHECK(method_from_token(name + "S") == method::unknown);
+    }
+    CHECK(method_from_token("") == method::unknown);
+    CHECK(method_from_token("REGISTRY") == method::unknown);
 }
 
 TEST_CASE("sip: From/To forms") {
