@@ -48,6 +48,12 @@ public:
         text_ += buf;
         text_ += '\n';
     }
+    // A family of one sample without labels.
+    template <class V>
+    void single(const char* name, const char* type, const char* help, V value) {
+        family(name, type, help);
+        sample(name, {}, value);
+    }
     std::string take() { return std::move(text_); }
 
 private:
@@ -114,8 +120,8 @@ std::string format_prometheus(const metrics_snapshot& m) {
              "pre-filter's.");
     x.sample("pbxgate_verdicts_total", {"verdict", "accept"}, c.accepted);
     x.sample("pbxgate_verdicts_total", {"verdict", "drop"}, c.dropped);
-    x.family("pbxgate_would_drop_total", "counter", "Packets the policy drops that monitor mode accepted.");
-    x.sample("pbxgate_would_drop_total", {}, c.would_drop);
+    x.single("pbxgate_would_drop_total", "counter",
+             "Packets the policy drops that monitor mode accepted.", c.would_drop);
 
     x.family("pbxgate_decisions_total", "counter",
              "Packets by the reason of their verdict; every reason but allowed, not_protected, pinhole and "
@@ -124,25 +130,22 @@ std::string format_prometheus(const metrics_snapshot& m) {
     for (unsigned r = 0; r < reason_count; ++r)
         x.sample("pbxgate_decisions_total", {"reason", to_string(static_cast<reason>(r))}, c.by_reason[r]);
 
-    x.family("pbxgate_prefilter_dropped_total", "counter",
+    x.single("pbxgate_prefilter_dropped_total", "counter",
              "Packets the kernel pre-filter sets (blocked zone, bans) dropped before the queue; also counted as "
-             "judged drops: reason blocked, zone blocked, service none.");
-    x.sample("pbxgate_prefilter_dropped_total", {}, s.prefilter_dropped);
-    x.family("pbxgate_bursts_total", "counter", "Receive bursts (one recvmmsg each) the workers judged.");
-    x.sample("pbxgate_bursts_total", {}, c.bursts);
-    x.family("pbxgate_enobufs_total", "counter",
-             "ENOBUFS from the queue sockets: the kernel dropped messages because a socket buffer overran.");
-    x.sample("pbxgate_enobufs_total", {}, c.enobufs);
+             "judged drops: reason blocked, zone blocked, service none.", s.prefilter_dropped);
+    x.single("pbxgate_bursts_total", "counter", "Receive bursts (one recvmmsg each) the workers judged.", c.bursts);
+    x.single("pbxgate_enobufs_total", "counter",
+             "ENOBUFS from the queue sockets: the kernel dropped messages because a socket buffer overran.", c.enobufs);
     x.family("pbxgate_queue_errors_total", "counter", "Errors on the queue sockets, by kind.");
     x.sample("pbxgate_queue_errors_total", {"kind", "recv"}, c.recv_errors);
     x.sample("pbxgate_queue_errors_total", {"kind", "send"}, c.send_errors);
     x.sample("pbxgate_queue_errors_total", {"kind", "netlink"}, c.netlink_errors);
     x.sample("pbxgate_queue_errors_total", {"kind", "parse"}, c.parse_errors);
-    x.family("pbxgate_verdicts_resent_total", "counter",
-             "Verdicts sent again after a failed send (queue_errors_total{kind=\"send\"}); none is lost.");
-    x.sample("pbxgate_verdicts_resent_total", {}, c.resent_verdicts);
-    x.family("pbxgate_drop_log_overflow_total", "counter", "Drop log records lost because a worker's ring was full.");
-    x.sample("pbxgate_drop_log_overflow_total", {}, c.drop_log_overflow);
+    x.single("pbxgate_verdicts_resent_total", "counter",
+             "Verdicts sent again after a failed send (queue_errors_total{kind=\"send\"}); none is lost.",
+             c.resent_verdicts);
+    x.single("pbxgate_drop_log_overflow_total", "counter",
+             "Drop log records lost because a worker's ring was full.", c.drop_log_overflow);
 
     x.family("pbxgate_queue_waiting_packets", "gauge",
              "Packets waiting in the kernel queue for a verdict (/proc/net/netfilter/nfnetlink_queue).");
@@ -166,15 +169,13 @@ std::string format_prometheus(const metrics_snapshot& m) {
         x.sample("pbxgate_worker_heartbeat_age_seconds", {"queue", std::to_string(s.queues[i])},
                  m.heartbeat_age_seconds[i]);
 
-    x.family("pbxgate_policy_generation", "gauge", "Generation of the policy in force (1 at start, +1 per reload).");
-    x.sample("pbxgate_policy_generation", {}, s.generation);
-    x.family("pbxgate_reloads_total", "counter", "Successful policy reloads.");
-    x.sample("pbxgate_reloads_total", {}, s.reloads);
-    x.family("pbxgate_reload_failures_total", "counter", "Refused policy reloads (the old generation stayed).");
-    x.sample("pbxgate_reload_failures_total", {}, s.reload_failures);
-    x.family("pbxgate_last_reload_success_timestamp_seconds", "gauge",
-             "Unix time of the last successful policy load (the start counts as one).");
-    x.sample("pbxgate_last_reload_success_timestamp_seconds", {}, s.last_reload_success_unix);
+    x.single("pbxgate_policy_generation", "gauge",
+             "Generation of the policy in force (1 at start, +1 per reload).", s.generation);
+    x.single("pbxgate_reloads_total", "counter", "Successful policy reloads.", s.reloads);
+    x.single("pbxgate_reload_failures_total", "counter",
+             "Refused policy reloads (the old generation stayed).", s.reload_failures);
+    x.single("pbxgate_last_reload_success_timestamp_seconds", "gauge",
+             "Unix time of the last successful policy load (the start counts as one).", s.last_reload_success_unix);
     x.family("pbxgate_offloaded_flows_total", "counter",
              "Flows handed to the kernel (flow offload) after their first packets were judged, by verdict.");
     x.sample("pbxgate_offloaded_flows_total", {"verdict", "accept"}, c.offloaded_accepts);
@@ -194,19 +195,16 @@ std::string format_prometheus(const metrics_snapshot& m) {
         x.family("pbxgate_blocklist_readable", "gauge", "1 when the last read of the blocklist file succeeded.");
         for (const blocklist_file_metrics& f : b.files)
             x.sample("pbxgate_blocklist_readable", {"file", f.path}, std::uint64_t{f.readable ? 1u : 0u});
-        x.family("pbxgate_blocklist_loads_total", "counter", "Blocklist loads (start, list changes, policy reloads).");
-        x.sample("pbxgate_blocklist_loads_total", {}, b.loads);
-        x.family("pbxgate_blocklist_load_errors_total", "counter",
-                 "Malformed blocklist lines and unreadable blocklist files, summed over every load.");
-        x.sample("pbxgate_blocklist_load_errors_total", {}, b.load_errors);
-        x.family("pbxgate_blocklist_last_load_timestamp_seconds", "gauge", "Unix time of the last blocklist load.");
-        x.sample("pbxgate_blocklist_last_load_timestamp_seconds", {}, b.last_load_unix);
-        x.family("pbxgate_blocklist_last_load_duration_seconds", "gauge",
-                 "How long the last blocklist load took (read, parse, build, publish).");
-        x.sample("pbxgate_blocklist_last_load_duration_seconds", {}, b.last_load_seconds);
+        x.single("pbxgate_blocklist_loads_total", "counter",
+                 "Blocklist loads (start, list changes, policy reloads).", b.loads);
+        x.single("pbxgate_blocklist_load_errors_total", "counter",
+                 "Malformed blocklist lines and unreadable blocklist files, summed over every load.", b.load_errors);
+        x.single("pbxgate_blocklist_last_load_timestamp_seconds", "gauge",
+                 "Unix time of the last blocklist load.", b.last_load_unix);
+        x.single("pbxgate_blocklist_last_load_duration_seconds", "gauge",
+                 "How long the last blocklist load took (read, parse, build, publish).", b.last_load_seconds);
     }
-    x.family("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.");
-    x.sample("pbxgate_start_time_seconds", {}, m.start_time_unix);
+    x.single("pbxgate_start_time_seconds", "gauge", "Unix time the engine started.", m.start_time_unix);
     if (m.sip.present) {
         const sip_metrics& sm = m.sip;
         x.family("pbxgate_sip_requests_total", "counter", "SIP requests read, by method and source zone.");
@@ -222,49 +220,41 @@ std::string format_prometheus(const metrics_snapshot& m) {
         for (unsigned r = 1; r < protect::ban_reason_count; ++r)
             x.sample("pbxgate_sip_bans_total", {"reason", protect::to_string(static_cast<protect::ban_reason>(r))},
                      sm.bans[r]);
-        x.family("pbxgate_sip_malformed_total", "counter",
-                 "Packets on a SIP port that are not SIP (malformed_sip): judged by the port policy.");
-        x.sample("pbxgate_sip_malformed_total", {}, sm.malformed);
-        x.family("pbxgate_sip_connection_attempts_total", "counter", "TCP SYNs to the encrypted SIP services.");
-        x.sample("pbxgate_sip_connection_attempts_total", {}, sm.connection_attempts);
-        x.family("pbxgate_sip_retransmissions_total", "counter", "SIP requests seen again (not counted for rate).");
-        x.sample("pbxgate_sip_retransmissions_total", {}, sm.retransmissions);
-        x.family("pbxgate_sip_keepalives_total", "counter", "CRLF keepalives on SIP ports.");
-        x.sample("pbxgate_sip_keepalives_total", {}, sm.keepalives);
+        x.single("pbxgate_sip_malformed_total", "counter",
+                 "Packets on a SIP port that are not SIP (malformed_sip): judged by the port policy.", sm.malformed);
+        x.single("pbxgate_sip_connection_attempts_total", "counter",
+                 "TCP SYNs to the encrypted SIP services.", sm.connection_attempts);
+        x.single("pbxgate_sip_retransmissions_total", "counter",
+                 "SIP requests seen again (not counted for rate).", sm.retransmissions);
+        x.single("pbxgate_sip_keepalives_total", "counter", "CRLF keepalives on SIP ports.", sm.keepalives);
         x.family("pbxgate_sip_sources", "gauge", "Sources in the SIP state table, by state.");
         x.sample("pbxgate_sip_sources", {"state", "banned"}, sm.banned);
         x.sample("pbxgate_sip_sources", {"state", "registered"}, sm.registered);
         x.sample("pbxgate_sip_sources", {"state", "known"}, sm.known);
         x.sample("pbxgate_sip_sources", {"state", "tracked"}, sm.tracked);
-        x.family("pbxgate_sip_evictions_total", "counter",
-                 "Quiet unknown sources evicted from the full SIP state table.");
-        x.sample("pbxgate_sip_evictions_total", {}, sm.evictions);
-        x.family("pbxgate_sip_untracked_total", "counter",
-                 "New sources not tracked because their table neighbourhood held only banned or trusted ones.");
-        x.sample("pbxgate_sip_untracked_total", {}, sm.untracked);
+        x.single("pbxgate_sip_evictions_total", "counter",
+                 "Quiet unknown sources evicted from the full SIP state table.", sm.evictions);
+        x.single("pbxgate_sip_untracked_total", "counter",
+                 "New sources not tracked because their table neighbourhood held only banned or trusted ones.",
+                 sm.untracked);
     }
     if (m.crowdsec.present) {
         const crowdsec_metrics& cs = m.crowdsec;
-        x.family("pbxgate_crowdsec_up", "gauge", "1 when the last call to the CrowdSec local API succeeded.");
-        x.sample("pbxgate_crowdsec_up", {}, std::uint64_t{cs.up ? 1u : 0u});
-        x.family("pbxgate_crowdsec_last_pull_age_seconds", "gauge",
-                 "Seconds since the last successful decision pull; -1 before the first.");
-        x.sample("pbxgate_crowdsec_last_pull_age_seconds", {}, cs.last_pull_age_seconds);
-        x.family("pbxgate_crowdsec_decisions", "gauge", "Sources banned by CrowdSec decisions now.");
-        x.sample("pbxgate_crowdsec_decisions", {}, cs.decisions);
-        x.family("pbxgate_crowdsec_alerts_pushed_total", "counter", "This engine's bans pushed as CrowdSec alerts.");
-        x.sample("pbxgate_crowdsec_alerts_pushed_total", {}, cs.alerts_pushed);
-        x.family("pbxgate_crowdsec_errors_total", "counter", "Failed calls to the local API and unusable answers.");
-        x.sample("pbxgate_crowdsec_errors_total", {}, cs.errors);
-        x.family("pbxgate_crowdsec_evictions_total", "counter",
-                 "CrowdSec bans evicted (the soonest to expire) at the ban table's capacity.");
-        x.sample("pbxgate_crowdsec_evictions_total", {}, cs.evictions);
-        x.family("pbxgate_crowdsec_skipped_total", "counter",
-                 "Decisions not applied: not a ban, not an Ip or Range, malformed, over the limits.");
-        x.sample("pbxgate_crowdsec_skipped_total", {}, cs.skipped);
-        x.family("pbxgate_crowdsec_protected_total", "counter",
-                 "Sources a decision named that stayed unbanned: trusted, lan or localhost.");
-        x.sample("pbxgate_crowdsec_protected_total", {}, cs.protected_zone);
+        x.single("pbxgate_crowdsec_up", "gauge",
+                 "1 when the last call to the CrowdSec local API succeeded.", std::uint64_t{cs.up ? 1u : 0u});
+        x.single("pbxgate_crowdsec_last_pull_age_seconds", "gauge",
+                 "Seconds since the last successful decision pull; -1 before the first.", cs.last_pull_age_seconds);
+        x.single("pbxgate_crowdsec_decisions", "gauge", "Sources banned by CrowdSec decisions now.", cs.decisions);
+        x.single("pbxgate_crowdsec_alerts_pushed_total", "counter",
+                 "This engine's bans pushed as CrowdSec alerts.", cs.alerts_pushed);
+        x.single("pbxgate_crowdsec_errors_total", "counter",
+                 "Failed calls to the local API and unusable answers.", cs.errors);
+        x.single("pbxgate_crowdsec_evictions_total", "counter",
+                 "CrowdSec bans evicted (the soonest to expire) at the ban table's capacity.", cs.evictions);
+        x.single("pbxgate_crowdsec_skipped_total", "counter",
+                 "Decisions not applied: not a ban, not an Ip or Range, malformed, over the limits.", cs.skipped);
+        x.single("pbxgate_crowdsec_protected_total", "counter",
+                 "Sources a decision named that stayed unbanned: trusted, lan or localhost.", cs.protected_zone);
     }
     x.family("pbxgate_build_info", "gauge", "Always 1; the version is the label.");
     x.sample("pbxgate_build_info", {"version", PBXGATE_VERSION}, std::uint64_t{1});
