@@ -129,7 +129,9 @@ void worker::run(const std::atomic<bool>& stop, verdict drain_verdict) noexcept 
         const receive_result r = backend_.receive_burst(burst_, settings_.poll);
         qsbr_reader::online();
         if (r.count > 0) judge_burst(std::span(burst_.data(), r.count), *slot_.current());
-        qsbr_reader::quiescent();
+        // No quiescent() here: nothing below reads the policy, and the offline() that starts
+        // the next round is itself a quiescent state; a second announcement each burst would
+        // cost a full memory barrier for nothing.
         counters_.copy_queue_stats(backend_.stats());
         report_overruns();
         if (r.status == receive_status::error) {

@@ -230,6 +230,7 @@ std::uint32_t pinhole_table::find_or_add_dialog(std::uint64_t key, std::string_v
             st.kind.store(0, relaxed);
         }
         d.key.store(key, std::memory_order_release);
+        dialogs_live_.fetch_add(1, relaxed);
         return static_cast<std::uint32_t>(at);
     }
     full_.fetch_add(1, relaxed);
@@ -358,7 +359,10 @@ void pinhole_table::on_signalling_peer(const ip_address& peer, seconds_t now) no
 std::size_t pinhole_table::sweep(seconds_t now, const timeouts& t, const alive_check& flow_alive,
                                  std::vector<closed_pinhole>& revoke) {
     std::size_t reclaimed = 0;
-    for (std::size_t i = 0; i <= mask_; ++i) {
+    // Each counter goes up after its slot is published: a slot stored during this check is
+    // swept next time.
+    const bool any_pinhole = opened_.load(relaxed) != closed_.load(relaxed);
+    for (std::size_t i = 0; any_pinhole && i <= mask_; ++i) {
         pinhole_slot& s = slots_[i];
         const std::uint64_t key = s.key.load(std::memory_order_acquire);
         if (key == 0 || key == busy) continue;
@@ -384,7 +388,8 @@ std::size_t pinhole_table::sweep(seconds_t now, const timeouts& t, const alive_c
             closed_.fetch_add(1, relaxed);
         }
     }
-    for (std::size_t i = 0; i <= dialog_mask_; ++i) {
+    const bool any_dialog = dialogs_live_.load(relaxed) != 0;
+    for (std::size_t i = 0; any_dialog && i <= dialog_mask_; ++i) {
         dialog_slot& d = dialogs_[i];
         const std::uint64_t key = d.key.load(std::memory_order_acquire);
         if (key == 0 || key == busy) continue;
@@ -396,7 +401,7 @@ std::size_t pinhole_table::sweep(seconds_t now, const timeouts& t, const alive_c
         const bool stale = now > last && now - last > 86400;
         if (!ended && !stale) continue;
         std::uint64_t expected = key;
-        d.key.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+        if (d.key.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) dialogs_live_.fetch_sub(1, relaxed);
     }
     return reclaimed;
 }

@@ -142,6 +142,7 @@ bool sip_guard::ban(source_slot& slot, ban_reason why, std::uint32_t duration_s,
     seconds_t current = slot.ban_until.load(relaxed);
     if (current > now) return false;  // already banned: one ban, one log line
     const seconds_t until = duration_s == 0 ? forever : add_seconds(now, duration_s);
+    raise_ban_horizon(until);  // before the ban is visible (a failed CAS only widens it)
     if (!slot.ban_until.compare_exchange_strong(current, until, relaxed)) return false;
     slot.ban_since.store(now, relaxed);
     slot.ban_why.store(static_cast<std::uint8_t>(why), relaxed);
@@ -378,9 +379,16 @@ ban_view sip_guard::view_of(std::uint64_t k, const source_slot& s, seconds_t now
     return v;
 }
 
+void sip_guard::raise_ban_horizon(seconds_t until) noexcept {
+    seconds_t h = ban_horizon_.load(relaxed);
+    while (h < until && !ban_horizon_.compare_exchange_weak(h, until, relaxed)) {
+    }
+}
+
 std::vector<ban_view> sip_guard::list_bans(std::int64_t now_unix) const {
     const seconds_t now = now_();
     std::vector<ban_view> out;
+    if (ban_horizon_.load(relaxed) <= now) return out;  // every ban ever set has ended
     for (std::size_t i = 0; i < table_.slot_count(); ++i) {
         const source_slot& s = table_.slot(i);
         const std::uint64_t k = s.key.load(relaxed);
@@ -420,6 +428,7 @@ std::string sip_guard::add_ban(const ip_prefix& source, std::int64_t duration_s,
     source_slot* slot = table_.find_or_insert(key(source.address), now);
     if (slot == nullptr) return "the source table has no room near this source (all trusted or banned)";
     const seconds_t until = duration_s == 0 ? forever : from_unix(now_unix + duration_s, now, now_unix);
+    raise_ban_horizon(until);
     slot->ban_until.store(until, relaxed);
     slot->ban_since.store(now, relaxed);
     slot->ban_why.store(static_cast<std::uint8_t>(why), relaxed);
@@ -512,7 +521,9 @@ std::string sip_guard::load(const std::string& path, std::int64_t now_unix) {
             if (!in || (expires != 0 && expires <= now_unix)) continue;  // bad or expired
             source_slot* slot = table_.find_or_insert(key(prefix->address), now);
             if (slot == nullptr) continue;
-            slot->ban_until.store(expires == 0 ? forever : from_unix(expires, now, now_unix), relaxed);
+            const seconds_t until = expires == 0 ? forever : from_unix(expires, now, now_unix);
+            raise_ban_horizon(until);
+            slot->ban_until.store(until, relaxed);
             slot->ban_since.store(from_unix(since, now, now_unix), relaxed);
             slot->ban_why.store(static_cast<std::uint8_t>(ban_reason_from_string(why).value_or(ban_reason::manual)),
                                 relaxed);

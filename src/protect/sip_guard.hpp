@@ -95,6 +95,8 @@ private:
              guard_outcome& out) noexcept;
     bool trusted(const sip_settings& s, const source_slot* slot, const ip_address& src, seconds_t now) const noexcept;
     bool count_rate(const sip_settings& s, source_slot& slot, seconds_t now, bool monitor, guard_outcome& out) noexcept;
+    // Every write of a ban's end goes through here (workers too: a CAS, no lock).
+    void raise_ban_horizon(seconds_t until) noexcept;
 
     source_table table_;
     ban_view view_of(std::uint64_t k, const source_slot& s, seconds_t now, std::int64_t now_unix) const;
@@ -107,6 +109,10 @@ private:
         ban_origin from;
     };
     std::map<std::uint64_t, ban_note> notes_;
+    // The latest end of any ban ever set (never lowered). Past it no source can be banned and
+    // list_bans() answers without its scan of the whole table, which the engine's kernel ban
+    // sync would otherwise pay every second (megabytes of slots) while nobody is banned.
+    std::atomic<seconds_t> ban_horizon_{0};
     std::uint8_t v4_len_;
     std::uint8_t v6_len_;
     clock now_;

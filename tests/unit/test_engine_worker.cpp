@@ -180,6 +180,72 @@ void run_for(worker& w, std::chrono::milliseconds how_long) {
 
 }  // namespace
 
+namespace {
+
+// A queue that never runs dry: every receive returns a full burst at once, so the worker
+// never blocks (and never goes offline waiting for packets).
+class endless_backend final : public queue_backend {
+public:
+    explicit endless_backend(std::vector<std::uint8_t> packet) : packet_(std::move(packet)) {}
+    receive_result receive_burst(std::span<received_packet> out, std::chrono::milliseconds) noexcept override {
+        if (closed_) return {0, receive_status::error};
+        for (received_packet& p : out) {
+            p = received_packet{};
+            p.packet_id = next_id_++;
+            p.data = packet_.data();
+            p.captured_len = p.wire_len = static_cast<std::uint32_t>(packet_.size());
+        }
+        stats_.packets += out.size();
+        bursts.fetch_add(1);
+        return {out.size(), receive_status::packets};
+    }
+    void set_verdict(std::uint32_t, verdict, std::optional<std::uint32_t>) noexcept override {}
+    void set_repeat(std::uint32_t, std::uint32_t) noexcept override {}
+    bool flush() noexcept override { return true; }
+    std::size_t drain(verdict) noexcept override { return 0; }
+    void close() noexcept override { closed_ = true; }
+    const queue_stats& stats() const noexcept override { return stats_; }
+    std::atomic<std::uint64_t> bursts{0};
+
+private:
+    std::vector<std::uint8_t> packet_;
+    std::uint32_t next_id_ = 1;
+    bool closed_ = false;
+    queue_stats stats_;
+};
+
+}  // namespace
+
+// The worker announces one quiescent state per burst (going offline before each receive):
+// a reload must complete while the queue never runs dry.
+TEST_CASE("worker: a reload completes while every receive returns a full burst", "[engine]") {
+    policy_slot slot(testbed_policy());
+    endless_backend backend(packet_builder::ipv4("203.0.113.10", "192.0.2.1").udp(5060, 5060).build());
+    worker w(backend, slot, {});
+    std::atomic<bool> stop{false};
+    std::thread t([&] {
+        qsbr_reader registration;
+        w.run(stop, verdict::drop);
+    });
+    while (backend.bursts.load() < 10) std::this_thread::yield();
+    std::atomic<bool> published{false};
+    std::thread reload([&] {
+        slot.publish(testbed_policy());
+        published = true;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!published && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const bool in_time = published.load();
+    const std::uint64_t bursts_then = backend.bursts.load();
+    stop = true;  // lets a stuck publish finish too: the worker unregisters
+    t.join();
+    reload.join();
+    CHECK(in_time);
+    CHECK(slot.generation() == 2);
+    CHECK(bursts_then > 10);
+}
+
 TEST_CASE("worker: a receive that keeps failing backs off and leaves the heartbeat stale", "[engine]") {
     policy_slot slot(testbed_policy());
     fake_queue_backend backend;

@@ -160,6 +160,32 @@ TEST_CASE("pinholes: a BYE's closing hands offloaded flows back for revocation",
     CHECK(revoke[0].port == 10000);
 }
 
+// sweep() skips the scans while nothing is stored: what is stored after such a sweep must
+// still be reclaimed, and the dialogs reclaimed too (a miscounted dialog would keep its slot).
+TEST_CASE("pinholes: sweeps of an empty table; what opens later is still reclaimed", "[media]") {
+    pinhole_table t(4096);
+    std::vector<closed_pinhole> revoke;
+    CHECK(t.sweep(100, t5_180, {}, revoke) == 0);
+    for (int round = 0; round < 2; ++round) {
+        INFO("round " << round);
+        const seconds_t at = 100 + round * 1000;
+        call c{t, "late-" + std::to_string(round)};
+        c.remote_sdp(audio("198.51.100.7", 40000), at);
+        c.pbx_sdp(audio("192.0.2.1", 10000), at);
+        CHECK(t.counts(at, t5_180).dialogs == 1);
+        t.mark_offloaded(t.find(10000, addr("198.51.100.7"), at, t5_180));
+        t.on_dialog_end(c.id, at + 10, t5_180);
+        CHECK(t.sweep(at + 12, t5_180, {}, revoke) == 0);  // within the grace period
+        CHECK(t.sweep(at + 15, t5_180, {}, revoke) > 0);
+        const table_counts n = t.counts(at + 15, t5_180);
+        CHECK(n.pinholes == 0);
+        CHECK(n.closed == n.opened);
+        CHECK(n.dialogs == 0);
+        REQUIRE(revoke.size() == static_cast<std::size_t>(round + 1));
+        CHECK(t.sweep(at + 16, t5_180, {}, revoke) == 0);
+    }
+}
+
 TEST_CASE("pinholes: a re-INVITE moves the PBX port and the remote address; inactive and port 0 close", "[media]") {
     pinhole_table t(4096);
     call c{t, "reinvite"};

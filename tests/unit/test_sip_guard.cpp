@@ -309,6 +309,33 @@ TEST_CASE("guard: admin add, list, remove, flush") {
     CHECK(t.g.list_bans(unix_now).empty());
 }
 
+// list_bans() skips its table scan once every ban ever set has ended: the bans a worker,
+// the admin and a reload set must each show up, and none once ended.
+TEST_CASE("guard: list_bans shows worker, admin and later bans, and nothing once they ended") {
+    rig t;
+    const std::int64_t unix_now = 1'700'000'000;
+    t.s.scanner_ban_s = 30;
+    CHECK(t.g.list_bans(unix_now).empty());
+    request_text q;
+    q.ua = "friendly-scanner";
+    CHECK(t.request(attacker, q).why == reason::scanner);  // a worker's ban: until now + 30
+    CHECK(t.g.list_bans(unix_now).size() == 1);
+    t.now += 31;
+    CHECK(t.g.list_bans(unix_now + 31).empty());
+    // A shorter ban after the longest one ended must be seen again.
+    CHECK(t.g.add_ban(ip_prefix{phone, 32}, 10, "manual", unix_now + 31).empty());
+    REQUIRE(t.g.list_bans(unix_now + 31).size() == 1);
+    CHECK(t.g.list_bans(unix_now + 31)[0].source == ip_prefix{phone, 32});
+    t.now += 11;
+    CHECK(t.g.list_bans(unix_now + 42).empty());
+    // And one set by a worker after that.
+    request_text r = q;
+    r.call_id = "c2";
+    r.branch = "z9hG4bK-2";
+    CHECK(t.request(attacker, r).why == reason::scanner);
+    CHECK(t.g.list_bans(unix_now + 42).size() == 1);
+}
+
 TEST_CASE("guard: state survives a restart through save and load; expired entries dropped") {
     const std::string path = "sip_state_test_" + std::to_string(::getpid()) + ".txt";
     std::int64_t unix_now = 1'700'000'000;
