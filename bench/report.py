@@ -363,7 +363,7 @@ def main():
     w("```\n" + classify + "\n```\n")
     if sip_txt:
         w("## Offline: SIP inspection\n")
-        w("`bench_sip` (thread CPU time; best of 300 short passes for the read, its median given too, best of 7 "
+        w("`bench_sip` (thread CPU time; best of 1,000 short passes for the read, its median given too, best of 7 "
           "long passes for the rest): reading a 652-byte REGISTER with credentials into a reused view, as the "
           "packet path does (From, Via branch, CSeq, Call-ID, User-Agent, Expires, credentials, Content-Length "
           "and -Type split at once; To and the Contact's parameters, which only some responses need, on demand); the "

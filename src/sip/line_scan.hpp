@@ -1,6 +1,6 @@
-// Finding the line ends and colons of a SIP message 64 bytes at a time: a bit mask per
-// 64-byte block (bit i set when byte i is '\n', resp. ':'), so the next line end or header
-// colon is a shift and a count of trailing zeros, not a memchr call or a byte loop per line.
+// Finding the line ends of a SIP message 64 bytes at a time: a bit mask per 64-byte block
+// (bit i set when byte i is '\n'), so the next line end is a count of trailing zeros, not a
+// memchr call or a byte loop per line; and short searches 16 bytes at a time.
 // SSE2 (baseline on x86-64) builds a mask in four compares; the scalar builder is the
 // portable fallback, and the tests check that both agree. Bounded by the input: the last
 // partial block is copied into a zero-padded buffer.
@@ -48,50 +48,45 @@ inline std::uint64_t byte_mask(const char* p) noexcept {
 #endif
 }
 
-// The next byte C at or after a position, for positions that only move forward: a block's
-// mask is built once and kept while the searches stay inside it. Mask is a template
-// parameter so the tests run the same finder over both builders.
-template <char C, std::uint64_t (*Mask)(const char*) = byte_mask<C>>
-class byte_finder {
+// The line ends of a message in order, for a reader that consumes every line: each call
+// returns the next '\n' after the one it returned before (nullptr past the last), popping
+// the lowest bit of the current block's mask; a block's mask is built once. Mask is a
+// template parameter so the tests run it over both builders.
+template <std::uint64_t (*Mask)(const char*) = byte_mask<'\n'>>
+class line_ends {
 public:
-    byte_finder(const char* begin, const char* end) noexcept : begin_(begin), end_(end) {}
+    line_ends(const char* begin, const char* end) noexcept : begin_(begin), end_(end), block_(begin) {
+        if (begin_ < end_) load();
+    }
 
-    // The first C in [from, limit), or nullptr; begin <= from and limit <= end.
-    const char* next(const char* from, const char* limit) noexcept {
-        while (from < limit) {
-            const std::size_t off = static_cast<std::size_t>(from - begin_);
-            const char* const blk = begin_ + (off & ~std::size_t{63});
-            if (blk != block_) load(blk);
-            const std::uint64_t m = mask_ & (~std::uint64_t{0} << (off & 63));
-            if (m != 0) {
-                const char* const at = blk + __builtin_ctzll(m);
-                return at < limit ? at : nullptr;
-            }
-            from = blk + 64;
+    const char* next() noexcept {
+        while (mask_ == 0) {
+            if (end_ - block_ <= 64) return nullptr;  // the last block had no more
+            block_ += 64;
+            load();
         }
-        return nullptr;
+        const char* const at = block_ + __builtin_ctzll(mask_);
+        mask_ &= mask_ - 1;
+        return at;
     }
 
 private:
-    void load(const char* blk) noexcept {
-        block_ = blk;
-        const std::size_t left = static_cast<std::size_t>(end_ - blk);
+    void load() noexcept {
+        const std::size_t left = static_cast<std::size_t>(end_ - block_);
         if (left >= 64) {
-            mask_ = Mask(blk);
+            mask_ = Mask(block_);
         } else if (end_ - begin_ >= 64) {
-            // The last partial block: the 64 bytes ending at the input's end, shifted so bit 0
-            // is the block's first byte (the bytes before it were searched already).
-            mask_ = Mask(end_ - 64) >> (64 - left);
+            mask_ = Mask(end_ - 64) >> (64 - left);  // the 64 bytes ending at the end, shifted
         } else {
-            char tail[64] = {};  // the zero padding holds no C: nothing is found past the input
-            std::memcpy(tail, blk, left);
+            char tail[64] = {};  // the zero padding holds no '\n'
+            std::memcpy(tail, block_, left);
             mask_ = Mask(tail);
         }
     }
 
     const char* begin_;
     const char* end_;
-    const char* block_ = nullptr;
+    const char* block_;
     std::uint64_t mask_ = 0;
 };
 

@@ -131,11 +131,15 @@ std::int64_t parse_number(std::string_view s) noexcept {
 }
 
 // The value of `;Name=` among parameters (case-insensitive name), up to ; , or whitespace.
-template <fixed_name Name>
+// FirstValue: the parameters of a header's first value only (a Via's first hop): the search ends
+// at the first ',' outside a parameter value, with no separate pass to find it.
+template <fixed_name Name, bool FirstValue = false>
 std::string_view find_param(std::string_view params) noexcept {
     constexpr std::size_t n = sizeof(Name.text) - 1;
     std::size_t pos = 0;
-    while ((pos = find_char(params, ';', pos)) != std::string_view::npos) {
+    for (;;) {
+        pos = FirstValue ? detail::find_any<';', ','>(params, pos) : find_char(params, ';', pos);
+        if (pos == std::string_view::npos || params[pos] == ',') break;
         ++pos;
         while (pos < params.size() && is_ws(params[pos])) ++pos;
         if (params.size() - pos <= n) continue;
@@ -281,10 +285,7 @@ hdr classify_header(const char* s, std::size_t n, std::size_t readable) noexcept
 void apply_header(hdr kind, std::string_view value, message_view& m) noexcept {
     switch (kind) {
         case hdr::via:
-            if (m.via_branch.empty()) {
-                const std::string_view first = value.substr(0, find_char(value, ','));
-                m.via_branch = find_param<"branch">(first);
-            }
+            if (m.via_branch.empty()) m.via_branch = find_param<"branch", true>(value);
             break;
         case hdr::from:
             if (m.from.uri.empty()) parse_name_addr(value, m.from);
@@ -504,9 +505,9 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
         if (q == end) return parse_status::keepalive;
     }
     // Line ends come from masks of 64-byte blocks (sip/line_scan.hpp), built once per block.
-    detail::byte_finder<'\n'> newlines(p, end);
+    detail::line_ends<> newlines(p, end);
     // Start line.
-    const char* nl = newlines.next(p, end);
+    const char* nl = newlines.next();
     const char* line_end = nl ? nl : end;
     std::string_view start(p, static_cast<std::size_t>(line_end - p));
     if (!start.empty() && start.back() == '\r') start.remove_suffix(1);
@@ -520,7 +521,7 @@ parse_status parse_message(const std::uint8_t* data, std::size_t len, message_vi
             p += *p == '\n' ? 1 : (p + 1 == end ? 1 : 2);
             break;
         }
-        nl = newlines.next(p, end);
+        nl = newlines.next();
         line_end = nl ? nl : end;
         const char* const line_start = p;
         p = nl ? nl + 1 : end;
