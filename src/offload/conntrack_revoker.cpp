@@ -51,6 +51,22 @@ int collect_attr(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
+// A nested attribute's children by type; types above Max (a newer kernel's) are left out.
+template <int Max>
+struct nested_table {
+    const nlattr* tb[Max + 1] = {};
+};
+
+template <int Max>
+bool parse_nested(const nlattr* parent, nested_table<Max>& out) {
+    const auto collect = [](const nlattr* attr, void* data) -> int {
+        const int type = mnl_attr_get_type(attr);
+        if (type <= Max) static_cast<nested_table<Max>*>(data)->tb[type] = attr;
+        return MNL_CB_OK;
+    };
+    return mnl_attr_parse_nested(parent, collect, &out) >= 0;
+}
+
 struct socket_closer {
     void operator()(mnl_socket* s) const noexcept { mnl_socket_close(s); }
 };
@@ -100,34 +116,13 @@ std::optional<ct_tuple> parse_ct_tuple(const std::vector<std::uint8_t>& tuple_or
     std::copy(tuple_orig.begin(), tuple_orig.end(), aligned.begin());
     const auto* top = reinterpret_cast<const nlattr*>(aligned.data());
     if (top->nla_len < sizeof(nlattr) || top->nla_len > tuple_orig.size()) return std::nullopt;
-    struct nested {
-        const nlattr* tb[CTA_TUPLE_MAX + 1] = {};
-    } tuple;
-    const auto collect = [](const nlattr* attr, void* data) -> int {
-        const int type = mnl_attr_get_type(attr);
-        if (type <= CTA_TUPLE_MAX) static_cast<nested*>(data)->tb[type] = attr;
-        return MNL_CB_OK;
-    };
-    if (mnl_attr_parse_nested(top, collect, &tuple) < 0) return std::nullopt;
+    nested_table<CTA_TUPLE_MAX> tuple;
+    if (!parse_nested(top, tuple)) return std::nullopt;
     if (!tuple.tb[CTA_TUPLE_IP] || !tuple.tb[CTA_TUPLE_PROTO]) return std::nullopt;
-    struct ip_attrs {
-        const nlattr* tb[CTA_IP_MAX + 1] = {};
-    } ip;
-    const auto collect_ip = [](const nlattr* attr, void* data) -> int {
-        const int type = mnl_attr_get_type(attr);
-        if (type <= CTA_IP_MAX) static_cast<ip_attrs*>(data)->tb[type] = attr;
-        return MNL_CB_OK;
-    };
-    if (mnl_attr_parse_nested(tuple.tb[CTA_TUPLE_IP], collect_ip, &ip) < 0) return std::nullopt;
-    struct proto_attrs {
-        const nlattr* tb[CTA_PROTO_MAX + 1] = {};
-    } proto;
-    const auto collect_proto = [](const nlattr* attr, void* data) -> int {
-        const int type = mnl_attr_get_type(attr);
-        if (type <= CTA_PROTO_MAX) static_cast<proto_attrs*>(data)->tb[type] = attr;
-        return MNL_CB_OK;
-    };
-    if (mnl_attr_parse_nested(tuple.tb[CTA_TUPLE_PROTO], collect_proto, &proto) < 0) return std::nullopt;
+    nested_table<CTA_IP_MAX> ip;
+    if (!parse_nested(tuple.tb[CTA_TUPLE_IP], ip)) return std::nullopt;
+    nested_table<CTA_PROTO_MAX> proto;
+    if (!parse_nested(tuple.tb[CTA_TUPLE_PROTO], proto)) return std::nullopt;
     ct_tuple t;
     const auto address = [](const nlattr* a, std::size_t len, ip_address& out) {
         if (a == nullptr || mnl_attr_get_payload_len(a) < len) return false;
