@@ -118,28 +118,4 @@ inline std::size_t find_any(std::string_view s, std::size_t from = 0) noexcept {
     return std::string_view::npos;
 }
 
-// The first `c` in s at or after `from`, or npos.
-inline std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
-    std::size_t i = from;
-#if defined(PBXGATE_SIP_SSE2)
-    const __m128i needle = _mm_set1_epi8(c);
-    const auto hits = [&](const char* at) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-        return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)));
-    };
-    for (; i + 16 <= s.size(); i += 16) {
-        const unsigned m = hits(s.data() + i);
-        if (m != 0) return i + static_cast<std::size_t>(__builtin_ctz(m));
-    }
-    if (i < s.size() && s.size() >= 16) {
-        const std::size_t base = s.size() - 16;
-        const unsigned m = hits(s.data() + base) >> (i - base);
-        return m != 0 ? i + static_cast<std::size_t>(__builtin_ctz(m)) : std::string_view::npos;
-    }
-#endif
-    for (; i < s.size(); ++i)
-        if (s[i] == c) return i;
-    return std::string_view::npos;
-}
-
 }  // namespace pbxgate::sip::detail

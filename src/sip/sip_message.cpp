@@ -18,7 +18,7 @@ constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_c
 
 // string_view::find(char) is a memchr call; the values searched here are a few dozen bytes,
 // where an inline compare of 16 at a time costs less than the call.
-using detail::find_char;
+using detail::find_any;
 
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -100,6 +100,17 @@ inline bool name_is(const char* s) noexcept {
     return true;
 }
 
+// Are the bytes at s (as many as Name has; `readable` >= that many may be read) Name in any
+// case? A word compare where 8 bytes are readable, else (a datagram cut a few bytes after
+// the name, or a big-endian host) byte by byte.
+template <fixed_name Name>
+inline bool name_at(const char* s, std::size_t readable) noexcept {
+    constexpr std::size_t n = sizeof(Name.text) - 1;
+    if constexpr (std::endian::native == std::endian::little)
+        if (readable >= 8) return name_is<Name>(s);
+    return iequals(std::string_view(s, n), std::string_view(Name.text, n));
+}
+
 // RFC 3261 token characters, as a table: the start line's method is read byte by byte.
 constexpr std::array<bool, 256> token_chars = [] {
     std::array<bool, 256> t{};
@@ -138,21 +149,18 @@ std::string_view find_param(std::string_view params) noexcept {
     constexpr std::size_t n = sizeof(Name.text) - 1;
     std::size_t pos = 0;
     for (;;) {
-        pos = FirstValue ? detail::find_any<';', ','>(params, pos) : find_char(params, ';', pos);
+        pos = FirstValue ? find_any<';', ','>(params, pos) : find_any<';'>(params, pos);
         if (pos == std::string_view::npos || params[pos] == ',') break;
         ++pos;
         while (pos < params.size() && is_ws(params[pos])) ++pos;
         if (params.size() - pos <= n) continue;
-        const bool named = params.size() - pos >= 8 && std::endian::native == std::endian::little
-                               ? name_is<Name>(params.data() + pos)
-                               : iequals(params.substr(pos, n), std::string_view(Name.text, n));
-        if (!named) continue;
+        if (!name_at<Name>(params.data() + pos, params.size() - pos)) continue;
         std::size_t at = pos + n;
         while (at < params.size() && is_ws(params[at])) ++at;
         if (at < params.size() && params[at] == '=') {
             ++at;
             while (at < params.size() && is_ws(params[at])) ++at;
-            std::size_t end = detail::find_any<';', ',', ' ', '\t'>(params, at);
+            std::size_t end = find_any<';', ',', ' ', '\t'>(params, at);
             if (end == std::string_view::npos) end = params.size();
             return params.substr(at, end - at);
         }
@@ -161,13 +169,13 @@ std::string_view find_param(std::string_view params) noexcept {
 }
 
 std::string_view uri_user(std::string_view uri) noexcept {
-    const std::size_t colon = find_char(uri, ':');
+    const std::size_t colon = find_any<':'>(uri);
     if (colon == std::string_view::npos) return {};
     std::string_view rest = uri.substr(colon + 1);
-    const std::size_t at = find_char(rest, '@');
+    const std::size_t at = find_any<'@'>(rest);
     if (at != std::string_view::npos) return rest.substr(0, at);
     if (istarts_with(uri, "tel:")) {
-        const std::size_t semi = find_char(rest, ';');
+        const std::size_t semi = find_any<';'>(rest);
         return rest.substr(0, semi);
     }
     return {};
@@ -180,7 +188,7 @@ std::string_view split_name_addr(std::string_view v, name_addr& out) noexcept {
     if (!v.empty() && v.front() == '"') {
         std::size_t i = 1;
         for (;;) {  // to the closing quote, stepping over escaped characters
-            i = detail::find_any<'"', '\\'>(v, i);
+            i = find_any<'"', '\\'>(v, i);
             if (i == std::string_view::npos) {
                 i = v.size();
                 break;
@@ -191,17 +199,17 @@ std::string_view split_name_addr(std::string_view v, name_addr& out) noexcept {
         out.display = v.substr(1, (i < v.size() ? i : v.size()) - 1);
         search_from = i < v.size() ? i + 1 : v.size();
     }
-    const std::size_t lt = find_char(v, '<', search_from);
+    const std::size_t lt = find_any<'<'>(v, search_from);
     if (lt != std::string_view::npos) {
         if (out.display.empty()) out.display = trim(v.substr(0, lt));
-        const std::size_t gt = find_char(v, '>', lt);
+        const std::size_t gt = find_any<'>'>(v, lt);
         const std::size_t end = gt == std::string_view::npos ? v.size() : gt;
         out.uri = v.substr(lt + 1, end - lt - 1);
         out.user = uri_user(out.uri);
         return gt == std::string_view::npos ? std::string_view{} : v.substr(gt + 1);
     }
     const std::string_view spec = v.substr(search_from);
-    const std::size_t semi = find_char(spec, ';');
+    const std::size_t semi = find_any<';'>(spec);
     out.uri = trim(spec.substr(0, semi));
     out.user = uri_user(out.uri);
     return semi == std::string_view::npos ? std::string_view{} : spec.substr(semi);
@@ -216,18 +224,11 @@ void parse_name_addr(std::string_view v, name_addr& out) noexcept {
 enum class hdr : std::uint8_t { other, via, from, to, call_id, cseq, user_agent, server, contact, expires,
                                 authorization, proxy_authorization, content_length, content_type };
 
-hdr classify_header_bytes(std::string_view name) noexcept {
-    if (name.empty()) return hdr::other;
-    // Most headers we skip (Allow, Max-Forwards, Supported...) fail on the first letter.
-    switch (lower(name[0])) {
-        case 'v': case 'f': case 't': case 'i': case 'm': case 'l': case 'c': case 'u': case 's': case 'e':
-        case 'a': case 'p':
-            break;
-        default:
-            return hdr::other;
-    }
-    if (name.size() == 1) {
-        switch (lower(name[0])) {
+// The name's bytes are [s, s + n); `readable` bytes from s may be read (the rest of the
+// message).
+hdr classify_header(const char* s, std::size_t n, std::size_t readable) noexcept {
+    if (n == 1) {
+        switch (lower(s[0])) {
             case 'v': return hdr::via;
             case 'f': return hdr::from;
             case 't': return hdr::to;
@@ -238,46 +239,23 @@ hdr classify_header_bytes(std::string_view name) noexcept {
             default: return hdr::other;
         }
     }
-    switch (name.size()) {
-        case 2: return iequals(name, "to") ? hdr::to : hdr::other;
-        case 3: return iequals(name, "via") ? hdr::via : hdr::other;
-        case 4: return iequals(name, "from") ? hdr::from : (iequals(name, "cseq") ? hdr::cseq : hdr::other);
-        case 6: return iequals(name, "server") ? hdr::server : hdr::other;
-        case 7:
-            if (iequals(name, "call-id")) return hdr::call_id;
-            if (iequals(name, "contact")) return hdr::contact;
-            if (iequals(name, "expires")) return hdr::expires;
-            return hdr::other;
-        case 10: return iequals(name, "user-agent") ? hdr::user_agent : hdr::other;
-        case 12: return iequals(name, "content-type") ? hdr::content_type : hdr::other;
-        case 13: return iequals(name, "authorization") ? hdr::authorization : hdr::other;
-        case 14: return iequals(name, "content-length") ? hdr::content_length : hdr::other;
-        case 19: return iequals(name, "proxy-authorization") ? hdr::proxy_authorization : hdr::other;
-        default: return hdr::other;
-    }
-}
-
-// The name's bytes are [s, s + n); `readable` bytes from s may be read (the rest of the
-// message). The word compare needs 8 readable bytes and a little-endian load; otherwise
-// (a datagram cut a few bytes after the name) the byte compare answers.
-hdr classify_header(const char* s, std::size_t n, std::size_t readable) noexcept {
-    if constexpr (std::endian::native != std::endian::little) return classify_header_bytes(std::string_view(s, n));
-    if (n == 1 || readable < 8) return classify_header_bytes(std::string_view(s, n));
     switch (n) {
-        case 2: return name_is<"to">(s) ? hdr::to : hdr::other;
-        case 3: return name_is<"via">(s) ? hdr::via : hdr::other;
-        case 4: return name_is<"from">(s) ? hdr::from : (name_is<"cseq">(s) ? hdr::cseq : hdr::other);
-        case 6: return name_is<"server">(s) ? hdr::server : hdr::other;
+        case 2: return name_at<"to">(s, readable) ? hdr::to : hdr::other;
+        case 3: return name_at<"via">(s, readable) ? hdr::via : hdr::other;
+        case 4:
+            if (name_at<"from">(s, readable)) return hdr::from;
+            return name_at<"cseq">(s, readable) ? hdr::cseq : hdr::other;
+        case 6: return name_at<"server">(s, readable) ? hdr::server : hdr::other;
         case 7:
-            if (name_is<"call-id">(s)) return hdr::call_id;
-            if (name_is<"contact">(s)) return hdr::contact;
-            if (name_is<"expires">(s)) return hdr::expires;
+            if (name_at<"call-id">(s, readable)) return hdr::call_id;
+            if (name_at<"contact">(s, readable)) return hdr::contact;
+            if (name_at<"expires">(s, readable)) return hdr::expires;
             return hdr::other;
-        case 10: return name_is<"user-agent">(s) ? hdr::user_agent : hdr::other;
-        case 12: return name_is<"content-type">(s) ? hdr::content_type : hdr::other;
-        case 13: return name_is<"authorization">(s) ? hdr::authorization : hdr::other;
-        case 14: return name_is<"content-length">(s) ? hdr::content_length : hdr::other;
-        case 19: return name_is<"proxy-authorization">(s) ? hdr::proxy_authorization : hdr::other;
+        case 10: return name_at<"user-agent">(s, readable) ? hdr::user_agent : hdr::other;
+        case 12: return name_at<"content-type">(s, readable) ? hdr::content_type : hdr::other;
+        case 13: return name_at<"authorization">(s, readable) ? hdr::authorization : hdr::other;
+        case 14: return name_at<"content-length">(s, readable) ? hdr::content_length : hdr::other;
+        case 19: return name_at<"proxy-authorization">(s, readable) ? hdr::proxy_authorization : hdr::other;
         default: return hdr::other;
     }
 }
@@ -349,8 +327,6 @@ void reset(message_view& out) noexcept {
     static constexpr message_view blank{};
     out.expires = blank.expires;
     out.content_length = blank.content_length;
-    out.request_method = blank.request_method;
-    out.cseq_method = blank.cseq_method;
 }
 
 // "SIP/2.0 " in either case: one word compare.
@@ -382,7 +358,7 @@ bool parse_start_line(std::string_view line, message_view& m) noexcept {
     while (i < line.size() && is_token_char(line[i])) ++i;
     if (i == 0 || i >= line.size() || line[i] != ' ') return false;
     const std::string_view token = line.substr(0, i);
-    const std::size_t uri_end = find_char(line, ' ', i + 1);
+    const std::size_t uri_end = find_any<' '>(line, i + 1);
     if (uri_end == std::string_view::npos || uri_end == i + 1) return false;
     if (!istarts_with(line.substr(uri_end + 1), "SIP/")) return false;
     m.is_request = true;
@@ -405,14 +381,14 @@ const char* header_colon(const char* line, const char* line_end, const char* end
         }
         if (line_end - line <= 16) return nullptr;
         const std::string_view rest(line + 16, static_cast<std::size_t>(line_end - line - 16));
-        const std::size_t at = find_char(rest, ':');
+        const std::size_t at = find_any<':'>(rest);
         return at == std::string_view::npos ? nullptr : rest.data() + at;
     }
 #else
     (void)end;
 #endif
     const std::string_view l(line, static_cast<std::size_t>(line_end - line));
-    const std::size_t at = find_char(l, ':');
+    const std::size_t at = find_any<':'>(l);
     return at == std::string_view::npos ? nullptr : line + at;
 }
 
@@ -426,7 +402,7 @@ name_addr message_view::to() const noexcept {
 
 std::int64_t message_view::contact_expires() const noexcept {
     name_addr c;
-    const std::string_view first = contact.substr(0, find_char(contact, ','));
+    const std::string_view first = contact.substr(0, find_any<','>(contact));
     const std::string_view e = find_param<"expires">(split_name_addr(first, c));
     return e.empty() ? -1 : parse_number(e);
 }
