@@ -1,5 +1,6 @@
 #include "datapath/worker.hpp"
 
+#include <linux/netfilter.h>
 #include <time.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 
 namespace pbxgate {
 namespace {
-
-constexpr std::uint8_t hook_local_out = 3;  // NF_INET_LOCAL_OUT
 
 std::uint64_t coarse_seconds() noexcept {
     timespec ts{};
@@ -50,7 +49,7 @@ void worker::judge_burst(std::span<const received_packet> burst, const published
         decision d = policy.classify(view, rp.meta);
         const bool outbound = view.has_ports && protect::leaves_pbx(policy, view, rp.hook);
         // The host's own packets (OUTPUT hook) are never a blocklisted source.
-        blocklist::apply(lists, view.src, outbound || rp.hook == hook_local_out, d);
+        blocklist::apply(lists, view.src, outbound || rp.hook == NF_INET_LOCAL_OUT, d);
         // SIP protection: SIP-port packets only (a port-table lookup decided that), so the
         // RTP path pays one predictable branch.
         if (settings_.guard != nullptr && view.has_ports &&

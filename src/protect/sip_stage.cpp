@@ -1,24 +1,24 @@
 #include "protect/sip_stage.hpp"
 
+// netinet/in.h first: linux/netfilter.h pulls in linux/in.h, which defers to it only then.
 #include <netinet/in.h>
+#include <linux/netfilter.h>
 
 namespace pbxgate::protect {
 namespace {
 
 constexpr std::uint8_t tcp_syn = 0x02;
 constexpr std::uint8_t tcp_ack = 0x10;
-constexpr std::uint8_t hook_local_out = 3;  // NF_INET_LOCAL_OUT
-constexpr std::uint8_t hook_forward = 2;    // NF_INET_FORWARD
 
 void bump(sip_counters::counter& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 
 }  // namespace
 
 bool leaves_pbx(const compiled_policy& policy, const packet_view& view, std::uint8_t hook) noexcept {
-    if (hook == hook_local_out) return true;
+    if (hook == NF_INET_LOCAL_OUT) return true;
     // Router: only the rule for the PBX's SIP responses queues packets from a protected
     // address; the cheap port test first keeps the prefix lookup off the RTP path.
-    return hook == hook_forward && policy.engine().place == placement::router && view.has_ports &&
+    return hook == NF_INET_FORWARD && policy.engine().place == placement::router && view.has_ports &&
            policy.sip_kind_of(policy.service_for(view.protocol, view.sport)) != compiled_policy::sip_kind::none &&
            policy.is_protected(view.src);
 }
