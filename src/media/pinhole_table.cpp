@@ -65,9 +65,7 @@ std::string_view to_string(origin o) noexcept {
 std::uint64_t pinhole_key(std::uint16_t port, const ip_address& remote) noexcept { return key_of(port, pack(remote)); }
 
 std::uint64_t dialog_key(std::string_view call_id) noexcept {
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-    for (const char c : call_id) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
-    return mix64(h) | 1;
+    return mix64(hash_bytes(1469598103934665603ull, call_id)) | 1;  // never 0, the empty key
 }
 
 pinhole_table::pinhole_table(std::size_t capacity)

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "util/atomic_file.hpp"
+#include "util/hash_mix.hpp"
 
 namespace pbxgate::protect {
 namespace {
@@ -22,27 +23,10 @@ void drop(guard_outcome& out, reason why) noexcept {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-// Eight bytes per multiply: a byte-at-a-time FNV over Call-ID and branch (~60 bytes) was a
-// chain of dependent multiplies that cost more than the rest of the judgement.
-std::uint64_t mix(std::uint64_t h, std::string_view s) noexcept {
-    constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 29;
-    }
-    std::uint64_t tail = 0;
-    if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);  // never memcpy from a null view
-    h = (h ^ tail ^ (static_cast<std::uint64_t>(s.size()) << 56)) * k;
-    return h ^ (h >> 32);
-}
-
 // One transaction: Call-ID, CSeq number and method, and the top Via branch (which the PBX
 // copies into its response, so request and response hash alike). Low bit: credentials.
 std::uint32_t transaction_hash(const sip::message_view& m) noexcept {
-    std::uint32_t h = static_cast<std::uint32_t>(mix(mix(0xcbf29ce484222325ull, m.call_id), m.via_branch));
+    std::uint32_t h = static_cast<std::uint32_t>(hash_bytes(hash_bytes(0xcbf29ce484222325ull, m.call_id), m.via_branch));
     h ^= m.cseq * 2654435761u;
     h ^= static_cast<std::uint32_t>(m.cseq_method) << 24;
     h &= ~1u;
@@ -68,7 +52,7 @@ sip_settings::pair_filter make_filter(const std::vector<std::string>& list) noex
 // Does `text` contain any of the needles (ASCII case-insensitive)? One pass over the text: a
 // position is tried only when its first two bytes (case folded) could start some needle, per
 // the list's table of leading pairs (built when the policy was read), instead of a
-// contains_nocase pass over the text per needle (a benign User-Agent then costs a few
+// substring search over the text per needle (a benign User-Agent then costs a few
 // operations per byte).
 bool matches_filtered(std::string_view text, const std::vector<std::string>& list,
                       const sip_settings::pair_filter& f) noexcept {
