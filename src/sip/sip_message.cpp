@@ -544,15 +544,4 @@ bool starts_message(const std::uint8_t* data, std::size_t len) noexcept {
     return istarts_with(uri, "sip:") || istarts_with(uri, "sips:") || istarts_with(uri, "tel:");
 }
 
-bool contains_nocase(std::string_view haystack, std::string_view needle) noexcept {
-    if (needle.empty()) return true;
-    if (needle.size() > haystack.size()) return false;
-    const char first = lower(needle[0]);
-    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-        if (lower(haystack[i]) != first) continue;
-        if (iequals(haystack.substr(i, needle.size()), needle)) return true;
-    }
-    return false;
-}
-
 }  // namespace pbxgate::sip

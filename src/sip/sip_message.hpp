@@ -90,7 +90,5 @@ inline parse_status parse_message(std::string_view text, message_view& out) noex
 // "SIP/2.0 ")? Cheap; used to tell a TCP segment that starts a message from a continuation.
 bool starts_message(const std::uint8_t* data, std::size_t len) noexcept;
 
-// Case-insensitive substring search (ASCII), for the scanner lists.
-bool contains_nocase(std::string_view haystack, std::string_view needle) noexcept;
 
 }  // namespace pbxgate::sip

@@ -271,10 +271,3 @@ TEST_CASE("sip: starts_message tells a message start from a continuation segment
         CHECK(starts_message(reinterpret_cast<const std::uint8_t*>(r.text.data()), r.text.size()) == r.starts);
     }
 }
-
-TEST_CASE("sip: contains_nocase") {
-    CHECK(contains_nocase("Friendly-Scanner 1.0", "friendly-scanner"));
-    CHECK(contains_nocase("x sipvicious", "SIPVicious"));
-    CHECK_FALSE(contains_nocase("Yealink", "sipcli"));
-    CHECK_FALSE(contains_nocase("ab", "abc"));
-}
