@@ -11,14 +11,9 @@
 
 #include "pbxgate/verdict.hpp"
 #include "queue/queue_backend.hpp"
+#include "util/single_writer_counter.hpp"
 
 namespace pbxgate {
-
-using counter = std::atomic<std::uint64_t>;
-
-inline void bump(counter& c, std::uint64_t n = 1) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
 
 struct alignas(64) worker_counters {
     counter packets{0};

@@ -3,14 +3,6 @@
 #include "sip/sdp.hpp"
 
 namespace pbxgate::media {
-namespace {
-
-void bump(media_counters::counter& c) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 timeouts timeouts_of(const compiled_policy& policy) noexcept {
     const media_settings& m = policy.source().media;
     return timeouts{m.grace_s, m.idle_s};

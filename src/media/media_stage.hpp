@@ -7,19 +7,19 @@
 // No lock, no allocation, never throws.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "media/pinhole_table.hpp"
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/packet.hpp"
 #include "sip/sip_message.hpp"
+#include "util/single_writer_counter.hpp"
 
 namespace pbxgate::media {
 
 // Per-worker counters (single writer, relaxed stores, as worker_counters).
 struct media_counters {
-    using counter = std::atomic<std::uint64_t>;
+    using counter = pbxgate::counter;
     counter sdp_bodies{0};     // SDP bodies read
     counter sdp_unreadable{0}; // a body said application/sdp but did not parse
     counter dialog_ends{0};    // BYE, CANCEL, final errors seen

@@ -10,8 +10,6 @@ namespace {
 constexpr std::uint8_t tcp_syn = 0x02;
 constexpr std::uint8_t tcp_ack = 0x10;
 
-void bump(sip_counters::counter& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-
 }  // namespace
 
 bool leaves_pbx(const compiled_policy& policy, const packet_view& view, std::uint8_t hook) noexcept {

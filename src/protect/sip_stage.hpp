@@ -4,19 +4,19 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 
 #include "pbxgate/compiled_policy.hpp"
 #include "pbxgate/packet.hpp"
 #include "media/media_stage.hpp"
 #include "protect/sip_guard.hpp"
+#include "util/single_writer_counter.hpp"
 
 namespace pbxgate::protect {
 
 // Per-worker SIP counters (single writer, relaxed stores, as worker_counters).
 struct sip_counters {
-    using counter = std::atomic<std::uint64_t>;
+    using counter = pbxgate::counter;
     std::array<std::array<counter, zone_count>, sip::method_count> requests{};  // [method][zone]
     std::array<counter, 7> responses{};     // [status / 100]: 1xx..6xx (0 unused)
     std::array<counter, ban_reason_count> bans{};
