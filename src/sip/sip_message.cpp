@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "sip/line_scan.hpp"
+#include "sip/text.hpp"
 
 namespace pbxgate::sip {
 namespace {
@@ -14,36 +15,15 @@ constexpr std::array<std::string_view, method_count> method_names{
     "", "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "SUBSCRIBE", "NOTIFY", "REFER",
     "INFO", "MESSAGE", "UPDATE", "PRACK", "PUBLISH"};
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+using detail::iequals;
+using detail::is_ws;
+using detail::istarts_with;
+using detail::lower;
+using detail::trim;
 
 // string_view::find(char) is a memchr call; the values searched here are a few dozen bytes,
 // where an inline compare of 16 at a time costs less than the call.
 using detail::find_any;
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const char x = a[i], y = b[i];
-        if (x == y) continue;
-        // Equal but for case: they differ in bit 0x20 only, and are letters.
-        if ((x ^ y) != 0x20) return false;
-        const char l = static_cast<char>(x | 0x20);
-        if (l < 'a' || l > 'z') return false;
-    }
-    return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
-    while (!s.empty() && (is_ws(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
 
 // A name (of a header or a parameter) compared 8 bytes at a time instead of byte by byte: `pattern` holds the
 // lower-case name and `fold` the case bit (0x20) at its letters only, so (word | fold) equals
