@@ -14,7 +14,6 @@ constexpr std::uint64_t busy = 2;  // a slot being filled: never a key (keys are
 // a full window is practically impossible, and a hit stops at its slot.
 constexpr std::size_t probe_window = 16;
 
-
 struct packed_address {
     std::uint64_t hi = 0, lo = 0;
     std::uint8_t family = 4;
