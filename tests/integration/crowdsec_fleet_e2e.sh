@@ -20,13 +20,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
-for tool in crowdsec cscli curl; do
-  if ! command -v "$tool" >/dev/null; then
-    if [ "${CI:-}" = true ]; then echo "FAIL: $tool missing (scripts/install-deps crowdsec)" >&2; exit 1; fi
-    echo "SKIP: $tool missing (scripts/install-deps crowdsec installs it)" >&2
-    exit 77
-  fi
-done
+require_tools crowdsec crowdsec cscli curl
 
 poll=1
 tag=csf$$

@@ -6,6 +6,23 @@ PBXGATE_SHARED_DIR=${PBXGATE_SHARED_DIR:-$PBXGATE_SOURCE_DIR/../shared}
 failures=0
 checks=0
 
+# skip_or_fail WHY: a test that cannot run here is skipped (exit 77), except under CI=true,
+# where it fails: a CI machine that lacks something is never green.
+skip_or_fail() {
+  if [ "${CI:-}" = "true" ]; then echo "FAIL: $* (CI=true: this test must run)" >&2; exit 1; fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
+# require_tools GROUP TOOL...: every TOOL on PATH, else skip_or_fail naming the
+# `scripts/install-deps GROUP` that installs it (GROUP "" for the base packages).
+require_tools() {
+  local group=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || skip_or_fail "$tool missing (scripts/install-deps${group:+ $group} installs it)"
+  done
+}
+
 pass() { checks=$((checks + 1)); }
 fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 

@@ -27,13 +27,7 @@ source "$(dirname "$0")/lib.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 source "$PBXGATE_SOURCE_DIR/scripts/lib/media_rig.sh"
 testbed_require_root
-for tool in sipp python3; do
-  if ! command -v "$tool" >/dev/null; then
-    if [ "${CI:-}" = true ]; then echo "FAIL: $tool missing (scripts/install-deps sip)" >&2; exit 1; fi
-    echo "SKIP: $tool missing (scripts/install-deps sip installs it)" >&2
-    exit 77
-  fi
-done
+require_tools sip sipp python3
 trap testbed_cleanup EXIT
 testbed_start mediae2e
 inet=${TB_NS[inet]}

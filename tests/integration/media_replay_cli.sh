@@ -18,11 +18,7 @@ source "$(dirname "$0")/lib.sh"
 pcaps=$PBXGATE_SHARED_DIR/pcaps
 expect_py=$PBXGATE_SOURCE_DIR/tests/integration/sip/media_replay_expect.py
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-if ! command -v tcpdump >/dev/null; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: tcpdump missing (scripts/install-deps)" >&2; exit 1; fi
-  echo "SKIP: tcpdump missing" >&2
-  exit 77
-fi
+require_tools sip tcpdump
 
 check() {  # check WHAT EXPECTED ACTUAL: one PASS/FAIL line, counted by lib.sh
   if [ "$2" == "$3" ]; then pass; echo "PASS: $1: $3"; else fail "$1: got $3, expected $2"; fi

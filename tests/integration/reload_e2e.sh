@@ -29,9 +29,7 @@ source "$here/lib.sh"
 # shellcheck source=scripts/lib/testbed.sh
 source "$PBXGATE_SOURCE_DIR/scripts/lib/testbed.sh"
 testbed_require_root
-for tool in iptables-restore ip6tables-restore python3; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed" >&2; exit 77; }
-done
+require_tools "" iptables-restore ip6tables-restore python3
 
 tag=rl$$
 work=$(mktemp -d /tmp/pbxgate-reload-e2e.XXXXXX)
